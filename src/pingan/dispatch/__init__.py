@@ -1,0 +1,1 @@
+"""Dispatch: the road graph (more to come: responders, assignments, escalation)."""

@@ -1,0 +1,1 @@
+"""Incidents: the taxonomy, intake (API, batch, files) and grid assignment."""

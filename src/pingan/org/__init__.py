@@ -1,0 +1,1 @@
+"""Org units (city > district > subdistrict > community > grid), users, roles, auth."""

@@ -1,0 +1,1 @@
+"""Key sites, key areas and residential compounds."""

@@ -1,0 +1,34 @@
+"""Runtime configuration, read from ``PINGAN_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PINGAN_", env_file=".env", extra="ignore")
+
+    # Embedded SQLite by default; PostgreSQL + PostGIS in production,
+    # e.g. postgresql+psycopg://user@host/pingan
+    database_url: str = "sqlite:///var/pingan.db"
+    # The city's own zone: for display, calendars and statutory deadlines.
+    city_timezone: str = "Asia/Shanghai"
+    # Lifetime of a login session / bearer token.
+    session_ttl_hours: float = 12.0
+    # Cookie flags: set secure=true behind TLS.
+    cookie_secure: bool = False
+    # Structured JSON logs (false gives plain text for local hacking).
+    log_json: bool = True
+    log_level: str = "INFO"
+    # Largest batch accepted by one intake request.
+    max_batch_size: int = 100_000
+    # Demo account created by `pingan demo`.
+    demo_username: str = "demo"
+    demo_password: str = "pingan-demo"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

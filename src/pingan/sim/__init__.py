@@ -1,0 +1,1 @@
+"""The synthetic city: deterministic by seed, with planted ground truth."""
