@@ -132,7 +132,9 @@ def verify_chain(session: Session, *, batch_size: int = 5000) -> ChainReport:
     ).scalars()
     for row in rows:
         if row.id != expected_id:
-            return ChainReport(checked, False, row.id, f"expected entry {expected_id}, found {row.id}")
+            return ChainReport(
+                checked, False, row.id, f"expected entry {expected_id}, found {row.id}"
+            )
         if row.prev_hash != expected_prev:
             return ChainReport(checked, False, row.id, "prev_hash does not match the entry before")
         recomputed = _digest(

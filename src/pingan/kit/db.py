@@ -139,7 +139,10 @@ class Geometry(UserDefinedType[BaseGeometry]):
         return _GeomFromWKB(bindvalue, literal(self.srid, Integer()))
 
     def column_expression(self, colexpr: Any) -> ColumnElement[Any]:
-        return _GeomAsWKB(colexpr)
+        expr = _GeomAsWKB(colexpr)
+        # Typed as this Geometry so the result processor turns WKB into shapely.
+        expr.type = self
+        return expr
 
     def bind_processor(self, dialect: Dialect) -> Any:
         def process(value: BaseGeometry | bytes | None) -> bytes | None:
@@ -218,5 +221,9 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    bind = (
+        session_or_engine.get_bind()
+        if isinstance(session_or_engine, Session)
+        else session_or_engine
+    )
     return bind.dialect.name == "postgresql"

@@ -18,7 +18,6 @@ from pyproj import CRS, Transformer
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform as shapely_transform
 
 FloatArray = NDArray[np.float64]
 
@@ -57,13 +56,21 @@ class Projector:
         return np.asarray(lon, float), np.asarray(lat, float)
 
     def geometry_to_metric(self, geom: BaseGeometry) -> BaseGeometry:
-        return shapely_transform(self._forward.transform, geom)
+        return _reproject(geom, self._forward)
 
     def geometry_to_lonlat(self, geom: BaseGeometry) -> BaseGeometry:
-        return shapely_transform(self._inverse.transform, geom)
+        return _reproject(geom, self._inverse)
 
     def area_km2(self, geom: BaseGeometry) -> float:
         return float(self.geometry_to_metric(geom).area) / 1e6
+
+
+def _reproject(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
+    def apply(coords: FloatArray) -> FloatArray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, apply)
 
 
 @lru_cache(maxsize=32)
@@ -88,10 +95,12 @@ class PolygonIndex:
 
     def locate(self, lon: FloatArray, lat: FloatArray) -> NDArray[np.int64]:
         """Key of the containing polygon for each point, -1 where none."""
-        points = shapely.points(np.asarray(lon, float), np.asarray(lat, float))
-        result = np.full(len(points), -1, dtype=np.int64)
-        if len(points) == 0 or len(self.polygons) == 0:
+        lon = np.atleast_1d(np.asarray(lon, float))
+        lat = np.atleast_1d(np.asarray(lat, float))
+        result = np.full(len(lon), -1, dtype=np.int64)
+        if len(lon) == 0 or len(self.polygons) == 0:
             return result
+        points = shapely.points(lon, lat)
         point_idx, poly_idx = self._tree.query(points, predicate="intersects")
         # Keep the lowest polygon position per point: sort by (point, polygon).
         order = np.lexsort((poly_idx, point_idx))

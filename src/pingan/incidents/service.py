@@ -1,0 +1,277 @@
+"""Incident service: intake, reading within scope, and status changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy.orm import Session
+
+from pingan.incidents.columns import IncidentColumns
+from pingan.incidents.models import Incident, IncidentType
+from pingan.incidents.schemas import (
+    AcceptedRow,
+    DuplicateRow,
+    IncidentIn,
+    IncidentOut,
+    IncidentPatch,
+    IntakeResult,
+    RejectedRow,
+)
+from pingan.incidents.store import ACCEPTED, DUPLICATE, store
+from pingan.incidents.taxonomy import type_table
+from pingan.kit import audit
+from pingan.kit.db import utcnow
+from pingan.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from pingan.org.permissions import Perm
+from pingan.org.principal import Principal
+from pingan.settings import get_settings
+
+# Clock skew we tolerate on "occurred in the future".
+FUTURE_SLACK = dt.timedelta(minutes=10)
+_LEVEL_COLUMN = {
+    "city": Incident.city_id,
+    "district": Incident.district_id,
+    "subdistrict": Incident.subdistrict_id,
+    "community": Incident.community_id,
+    "grid": Incident.grid_id,
+}
+
+
+def city_zone() -> ZoneInfo:
+    return ZoneInfo(get_settings().city_timezone)
+
+
+def to_utc(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """Aware UTC; a naive time is read in the city's zone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(dt.UTC)
+
+
+def _epoch_us(value: dt.datetime) -> int:
+    return round(value.timestamp() * 1_000_000)
+
+
+def _error_field(err: Mapping[str, Any]) -> str | None:
+    loc = err.get("loc") or ()
+    return ".".join(str(p) for p in loc) or None
+
+
+def intake_batch(
+    session: Session,
+    *,
+    rows: Sequence[Mapping[str, Any] | IncidentIn],
+    actor: Principal,
+    audit_action: str = "incidents.intake",
+) -> IntakeResult:
+    """Validate and store many incidents; good rows are kept, bad ones reported.
+
+    Idempotent on ``(source, external_id)``: a row whose key is already stored
+    (or appears earlier in the batch) is a duplicate and is not stored again.
+    """
+    actor.require(Perm.INCIDENTS_WRITE)
+    limit = get_settings().max_batch_size
+    if len(rows) > limit:
+        raise PayloadTooLarge(f"a batch holds at most {limit} incidents, got {len(rows)}")
+    result = IntakeResult()
+    types = type_table(session)
+    zone = city_zone()
+    now = utcnow()
+    valid: list[tuple[int, IncidentIn, int, int, int]] = []
+    for index, raw in enumerate(rows):
+        try:
+            row = raw if isinstance(raw, IncidentIn) else IncidentIn.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            result.rejected.append(
+                RejectedRow(index=index, field=_error_field(first), reason=first["msg"])
+            )
+            continue
+        known = types.get(row.type)
+        if known is None:
+            result.rejected.append(
+                RejectedRow(index=index, field="type", reason=f"unknown incident type {row.type!r}")
+            )
+            continue
+        occurred = to_utc(row.occurred_at, zone)
+        reported = to_utc(row.reported_at, zone) if row.reported_at else occurred
+        if occurred > now + FUTURE_SLACK:
+            result.rejected.append(
+                RejectedRow(index=index, field="occurred_at", reason="occurred_at is in the future")
+            )
+            continue
+        if reported < occurred:
+            result.rejected.append(
+                RejectedRow(index=index, field="reported_at", reason="reported before it occurred")
+            )
+            continue
+        valid.append((index, row, known[0], _epoch_us(occurred), _epoch_us(reported)))
+
+    cols = IncidentColumns.build(
+        type_id=[v[2] for v in valid],
+        occurred_us=[v[3] for v in valid],
+        reported_us=[v[4] for v in valid],
+        lon=[v[1].lon for v in valid],
+        lat=[v[1].lat for v in valid],
+        severity=[v[1].severity or types[v[1].type][1] for v in valid],
+        source=[v[1].source.value for v in valid],
+        status=[v[1].status.value for v in valid],
+        external_id=[v[1].external_id for v in valid],
+        summary=[v[1].summary for v in valid],
+    )
+    outcome = store(session, cols, actor=actor, audit_action=audit_action)
+    for pos, (index, *_rest) in enumerate(valid):
+        code = outcome.outcome[pos]
+        iid = int(outcome.incident_id[pos])
+        if code == ACCEPTED:
+            result.accepted.append(AcceptedRow(index=index, id=iid))
+        elif code == DUPLICATE:
+            result.duplicates.append(DuplicateRow(index=index, id=iid if iid >= 0 else None))
+        else:
+            field, reason = outcome.reason[pos]
+            result.rejected.append(RejectedRow(index=index, field=field, reason=reason))
+    result.rejected.sort(key=lambda r: r.index)
+    return result
+
+
+def create(session: Session, *, incident_in: IncidentIn, actor: Principal) -> Incident:
+    """Store one incident; a retry with the same key returns 409 with the stored id."""
+    result = intake_batch(session, rows=[incident_in], actor=actor, audit_action="incident.create")
+    if result.rejected:
+        bad = result.rejected[0]
+        if "org scope" in bad.reason:
+            from pingan.kit.errors import Forbidden
+
+            raise Forbidden(bad.reason, field=bad.field)
+        raise ValidationFailed(bad.reason, field=bad.field)
+    if result.duplicates:
+        dup = result.duplicates[0]
+        raise Conflict(
+            "an incident with this source and external_id is already stored",
+            field="external_id",
+            existing_id=dup.id,
+        )
+    incident = session.get(Incident, result.accepted[0].id)
+    assert incident is not None
+    return incident
+
+
+def scope_clause(principal: Principal, perm: str) -> ColumnElement[bool]:
+    """SQL condition: the incident lies in a subtree where ``perm`` is held."""
+    if principal.is_system:
+        return Incident.id.is_not(None)
+    grants = principal.grants_with(perm)
+    if not grants:
+        return false()
+    by_level: dict[str, list[int]] = {}
+    for g in grants:
+        by_level.setdefault(g.level, []).append(g.unit_id)
+    return or_(*[_LEVEL_COLUMN[level].in_(ids) for level, ids in by_level.items()])
+
+
+def get(session: Session, *, incident_id: int, actor: Principal) -> Incident:
+    incident = session.scalar(
+        select(Incident).where(Incident.id == incident_id, scope_clause(actor, Perm.INCIDENTS_READ))
+    )
+    # Out of scope looks exactly like missing.
+    if incident is None:
+        raise NotFound(f"incident {incident_id} not found")
+    return incident
+
+
+def list_incidents(
+    session: Session,
+    *,
+    actor: Principal,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    type_code: str | None = None,
+    org_unit_id: int | None = None,
+    org_level: str | None = None,
+    status: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int = 100,
+    after_id: int | None = None,
+) -> list[Incident]:
+    stmt: Select[Incident] = select(Incident).where(scope_clause(actor, Perm.INCIDENTS_READ))
+    if since is not None:
+        stmt = stmt.where(Incident.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(Incident.occurred_at < until)
+    if type_code is not None:
+        stmt = stmt.where(Incident.type_id.in_(_type_and_descendants(session, type_code)))
+    if org_unit_id is not None and org_level is not None:
+        stmt = stmt.where(_LEVEL_COLUMN[org_level] == org_unit_id)
+    if status is not None:
+        stmt = stmt.where(Incident.status == status)
+    if bbox is not None:
+        west, south, east, north = bbox
+        stmt = stmt.where(
+            Incident.lon >= west, Incident.lon <= east, Incident.lat >= south, Incident.lat <= north
+        )
+    if after_id is not None:
+        stmt = stmt.where(Incident.id > after_id)
+    return list(session.scalars(stmt.order_by(Incident.id).limit(limit)))
+
+
+def _type_and_descendants(session: Session, code: str) -> list[int]:
+    rows = session.execute(select(IncidentType.id, IncidentType.code)).all()
+    ids = [tid for tid, c in rows if c == code or c.startswith(code + ".")]
+    if not ids:
+        raise ValidationFailed(f"unknown incident type {code!r}", field="type")
+    return ids
+
+
+def update(
+    session: Session, *, incident_id: int, patch: IncidentPatch, actor: Principal
+) -> Incident:
+    incident = get(session, incident_id=incident_id, actor=actor)
+    grid_path = _grid_path(session, incident.grid_id)
+    actor.require(Perm.INCIDENTS_WRITE, grid_path)
+    changes = patch.model_dump(exclude_unset=True, exclude_none=True)
+    before = {k: getattr(incident, k) for k in changes}
+    for key, value in changes.items():
+        setattr(incident, key, value.value if hasattr(value, "value") else value)
+    incident.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="incident.update",
+        object_type="incident",
+        object_id=incident.id,
+        detail={"before": before, "after": changes},
+    )
+    return incident
+
+
+def _grid_path(session: Session, grid_id: int) -> str:
+    from pingan.org.models import OrgUnit
+
+    path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == grid_id))
+    return path or ""
+
+
+def to_out(session: Session, incidents: Iterable[Incident]) -> list[IncidentOut]:
+    codes = dict(session.execute(select(IncidentType.id, IncidentType.code)).tuples().all())
+    out = []
+    for inc in incidents:
+        data = {c: getattr(inc, c) for c in IncidentOut.model_fields if c != "type"}
+        out.append(IncidentOut(type=codes[inc.type_id], **data))
+    return out
+
+
+def stats(session: Session) -> dict[str, Any]:
+    from sqlalchemy import func
+
+    count, first, last = session.execute(
+        select(
+            func.count(Incident.id), func.min(Incident.occurred_at), func.max(Incident.occurred_at)
+        )
+    ).one()
+    return {"count": int(count), "first": first, "last": last}

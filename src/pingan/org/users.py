@@ -1,0 +1,134 @@
+"""Users, roles and role grants."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from pingan.kit import audit
+from pingan.kit.errors import Conflict, NotFound, ValidationFailed
+from pingan.kit.security import hash_password
+from pingan.org.models import Membership, OrgUnit, Role, User
+from pingan.org.permissions import BUILTIN_ROLES, Perm
+from pingan.org.principal import Grant, Principal
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def ensure_builtin_roles(session: Session) -> None:
+    """Create the built-in roles that are missing (idempotent)."""
+    existing = set(session.scalars(select(Role.name)))
+    for name, (description, perms) in BUILTIN_ROLES.items():
+        if name not in existing:
+            session.add(
+                Role(name=name, description=description, permissions=[str(p) for p in perms])
+            )
+    session.flush()
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str | None,
+    display_name: str = "",
+    is_service: bool = False,
+    actor: Principal,
+) -> User:
+    actor.require(Perm.USERS_ADMIN)
+    username = username.strip()
+    if not username or len(username) > 100:
+        raise ValidationFailed("username must be 1-100 characters", field="username")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} already exists", field="username")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
+    if password is None and not is_service:
+        raise ValidationFailed("a person's account needs a password", field="password")
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=None if password is None else hash_password(password),
+        is_service=is_service,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        detail={"username": username, "service": is_service},
+    )
+    return user
+
+
+def get_user_by_name(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"user {username!r} not found", field="username")
+    return user
+
+
+def list_users(session: Session, *, actor: Principal) -> list[User]:
+    actor.require(Perm.USERS_ADMIN)
+    stmt = select(User).options(
+        selectinload(User.memberships).selectinload(Membership.org_unit),
+        selectinload(User.memberships).selectinload(Membership.role),
+    )
+    return list(session.scalars(stmt.order_by(User.id)))
+
+
+def grant_role(
+    session: Session, *, user: User, role_name: str, unit: OrgUnit, actor: Principal
+) -> Membership:
+    """Grant ``role_name`` at ``unit``; the granter must administer that unit."""
+    actor.require(Perm.USERS_ADMIN, unit.path)
+    role = session.scalar(select(Role).where(Role.name == role_name))
+    if role is None:
+        names = ", ".join(session.scalars(select(Role.name).order_by(Role.name)))
+        raise NotFound(f"role {role_name!r} not found (roles: {names})", field="role")
+    existing = session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id,
+            Membership.org_unit_id == unit.id,
+            Membership.role_id == role.id,
+        )
+    )
+    if existing is not None:
+        return existing
+    membership = Membership(
+        user_id=user.id, org_unit_id=unit.id, role_id=role.id, granted_by=actor.actor
+    )
+    session.add(membership)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.actor,
+        action="user.grant",
+        object_type="user",
+        object_id=user.id,
+        detail={"role": role_name, "org_unit": unit.code},
+    )
+    return membership
+
+
+def principal_for(
+    session: Session, user: User, *, via: str, api_key_id: int | None = None
+) -> Principal:
+    rows = session.execute(
+        select(OrgUnit.id, OrgUnit.level, OrgUnit.path, Role.name, Role.permissions)
+        .join(Membership, Membership.org_unit_id == OrgUnit.id)
+        .join(Role, Role.id == Membership.role_id)
+        .where(Membership.user_id == user.id)
+    ).all()
+    grants = tuple(
+        Grant(unit_id=uid, level=level, path=path, role=role, permissions=frozenset(perms))
+        for uid, level, path, role, perms in rows
+    )
+    return Principal(
+        user_id=user.id, username=user.username, grants=grants, via=via, api_key_id=api_key_id
+    )
