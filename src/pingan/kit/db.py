@@ -141,7 +141,7 @@ class Geometry(UserDefinedType[BaseGeometry]):
     def column_expression(self, colexpr: Any) -> ColumnElement[Any]:
         expr = _GeomAsWKB(colexpr)
         # Typed as this Geometry so the result processor turns WKB into shapely.
-        expr.type = self
+        expr.type = self  # type: ignore[assignment]
         return expr
 
     def bind_processor(self, dialect: Dialect) -> Any:

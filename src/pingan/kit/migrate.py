@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import Index, text
 
 from pingan.kit.db import engine_for
 
@@ -34,3 +36,15 @@ def current_revision(url: str) -> str | None:
 
     with engine_for(url).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def include_object_for(dialect: str) -> Callable[..., bool]:
+    """GiST indexes exist only on PostgreSQL; elsewhere they are not part of the schema."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "index" and isinstance(obj, Index) and not reflected:
+            using = obj.dialect_options["postgresql"]["using"]
+            return dialect == "postgresql" or using != "gist"
+        return True
+
+    return include

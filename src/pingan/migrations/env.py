@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from pingan.kit.db import engine_for
+from pingan.kit.migrate import include_object_for
 from pingan.models import Base
 
 config = context.config
@@ -16,6 +17,7 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=include_object_for(connection.dialect.name),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -1,0 +1,83 @@
+"""FastAPI assembly: routers, middleware, error rendering, health and the console."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
+
+from pingan import __version__
+from pingan.api import audit as audit_views
+from pingan.api import observability, problems
+from pingan.incidents import views as incidents_views
+from pingan.kit import migrate
+from pingan.kit.db import engine_for, session_factory
+from pingan.org import views as org_views
+from pingan.settings import Settings, get_settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or engine_for(settings.database_url)
+    app = FastAPI(
+        title="Pingan API",
+        version=__version__,
+        description=(
+            "Public-safety operations and community governance for a city. "
+            "Log in with **Authorize** (username and password) or send `X-API-Key`."
+        ),
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = session_factory(engine)
+
+    problems.install(app)
+    observability.install(app)
+    for router in (
+        org_views.auth_router,
+        org_views.org_router,
+        org_views.users_router,
+        incidents_views.router,
+        audit_views.router,
+    ):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz(request: Request) -> Any:
+        """The database answers and its schema is current."""
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            revision = migrate.current_revision(
+                str(engine.url.render_as_string(hide_password=False))
+            )
+        except Exception as exc:  # any failure means not ready
+            return JSONResponse(
+                {"status": "unavailable", "detail": str(exc)[:200]}, status_code=503
+            )
+        if revision is None:
+            return JSONResponse(
+                {"status": "unavailable", "detail": "schema not created"}, status_code=503
+            )
+        return {"status": "ready", "schema": revision}
+
+    if (STATIC_DIR / "index.html").exists():
+        app.mount("/console", StaticFiles(directory=STATIC_DIR, html=True), name="console")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        target = "/console/" if (STATIC_DIR / "index.html").exists() else "/docs"
+        return RedirectResponse(target)
+
+    return app
