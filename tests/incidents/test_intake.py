@@ -93,3 +93,38 @@ def test_naive_times_are_city_local(session: Session, city: TestCity) -> None:
     incident = session.get(Incident, result.accepted[0].id)
     assert incident is not None
     assert incident.occurred_at.isoformat() == "2026-05-01T04:00:00+00:00"  # Asia/Shanghai
+
+
+def test_key_taken_by_a_concurrent_writer_becomes_a_duplicate(
+    session: Session, city: TestCity
+) -> None:
+    """Between the duplicate check and the insert another writer may store the same key.
+
+    Calling the writer directly with a key that is already stored is exactly
+    that situation: the row must be skipped (not fail the batch) and the rest stored.
+    """
+    import numpy as np
+
+    from pingan.incidents import store
+    from pingan.incidents.columns import IncidentColumns
+    from pingan.org.service import grid_locator
+
+    first = service.intake_batch(session, rows=[_row("W1", "taken")], actor=SYSTEM)
+    lon, lat = grid_centre("W1")
+    cols = IncidentColumns.build(
+        type_id=[1, 1], occurred_us=[1_770_000_000_000_000] * 2,
+        reported_us=[1_770_000_000_000_000] * 2, lon=[lon, lon], lat=[lat, lat], severity=[2, 2],
+        source=["call", "call"], status=["reported"] * 2, external_id=["taken", "fresh"],
+        summary=[None, "tab\there, newline\nthere, back\\slash"],
+    )  # fmt: skip
+    locator = grid_locator(session)
+    grid = locator.locate(cols.lon, cols.lat)
+    ids = store._allocate_ids(session, 2)
+    inserted = store._write(session, cols, ids, grid, locator.ancestors)
+    assert inserted.tolist() == [int(ids[1])]
+    fresh = session.get(Incident, int(ids[1]))
+    assert fresh is not None and fresh.summary == "tab\there, newline\nthere, back\\slash"
+    assert session.get(Incident, int(ids[0])) is None
+    assert session.scalar(select(func.count(Incident.id))) == 2
+    assert first.accepted[0].id != int(ids[0])
+    assert np.all(grid == city.id("W1"))

@@ -9,9 +9,11 @@ known without a round trip per row.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
+import psycopg
 import shapely
 from numpy.typing import NDArray
 from sqlalchemy import text
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from pingan.incidents.columns import IncidentColumns, us_to_sql_text
 from pingan.kit import audit, meta
-from pingan.kit.db import utcnow
+from pingan.kit.db import WGS84, utcnow
 from pingan.org.permissions import Perm
 from pingan.org.principal import Principal
 from pingan.org.service import grid_locator, require_projector
@@ -125,20 +127,21 @@ def _mark_duplicates(
     for i in keyed:
         by_source.setdefault(str(cols.source[i]), []).append(str(cols.external_id[i]))
     stored: dict[tuple[str, str], int] = {}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # One array parameter, not thousands of placeholders: far cheaper to send and plan.
+    match = (
+        "external_id = ANY(:ids)"
+        if postgres
+        else "external_id IN (SELECT value FROM json_each(:ids))"
+    )
     for source, ext_ids in by_source.items():
         unique = sorted(set(ext_ids))
-        for start in range(0, len(unique), 5000):
-            chunk = unique[start : start + 5000]
-            params = {f"e{k}": v for k, v in enumerate(chunk)}
-            marks = ",".join(f":e{k}" for k in range(len(chunk)))
-            rows = session.execute(
-                text(
-                    "SELECT external_id, id FROM incidents "
-                    f"WHERE source = :s AND external_id IN ({marks})"
-                ),
-                {"s": source, **params},
-            )
-            stored.update({(source, ext): int(iid) for ext, iid in rows})
+        ids_param: object = unique if postgres else json.dumps(unique)
+        rows = session.execute(
+            text(f"SELECT external_id, id FROM incidents WHERE source = :s AND {match}"),
+            {"s": source, "ids": ids_param},
+        )
+        stored.update({(source, ext): int(iid) for ext, iid in rows})
     first_in_batch: dict[tuple[str, str], int] = {}
     for i in keyed:
         key = (str(cols.source[i]), str(cols.external_id[i]))
@@ -245,55 +248,82 @@ def _write_postgres(
     x: NDArray[np.float64],
     y: NDArray[np.float64],
 ) -> NDArray[np.int64]:
-    columns = [c for c in _COLUMNS if c != "geom"]
-    staged = columns[:-2]  # created_at and updated_at are set by the INSERT
+    """COPY straight into the table; if a concurrent writer took one of our keys, stage instead."""
+    now = _pg_time(np.array([int(utcnow().timestamp() * 1e6)], dtype=np.int64))[0]
+    points = shapely.set_srid(shapely.points(batch.lon, batch.lat), WGS84)
+    geoms = np.atleast_1d(shapely.to_wkb(points, hex=True, include_srid=True))
+    n = len(ids)
+    table = [
+        _ints(ids),
+        _ints(batch.type_id),
+        _pg_time(batch.occurred_us).tolist(),
+        _pg_time(batch.reported_us).tolist(),
+        geoms.tolist(),
+        _floats(batch.lon),
+        _floats(batch.lat),
+        _floats(x),
+        _floats(y),
+        _ints(batch.severity),
+        _texts(batch.source),
+        _texts(batch.status),
+        _texts(batch.external_id),
+        _texts(batch.summary),
+        _ints(grid),
+        _ints(anc[:, 0]),
+        _ints(anc[:, 1]),
+        _ints(anc[:, 2]),
+        _ints(anc[:, 3]),
+        [now] * n,
+        [now] * n,
+    ]
+    payload = ("\n".join(map("\t".join, zip(*table, strict=True))) + "\n").encode()
+    columns = ", ".join(_COLUMNS)
+    try:
+        with session.begin_nested():
+            _copy_text(session, f"COPY incidents ({columns}) FROM STDIN", payload)
+        return ids
+    except psycopg.errors.UniqueViolation:
+        pass  # the savepoint is rolled back; nothing of this batch is stored yet
     session.execute(
         text(
             "CREATE TEMP TABLE IF NOT EXISTS _incident_intake ON COMMIT DELETE ROWS AS "
-            f"SELECT {', '.join(staged)} FROM incidents WITH NO DATA"
+            f"SELECT {columns} FROM incidents WITH NO DATA"
         )
     )
-    now = utcnow()
-    occurred = batch.occurred_us.astype("datetime64[us]").astype(object)
-    reported = batch.reported_us.astype("datetime64[us]").astype(object)
-    rows = zip(
-        ids.tolist(),
-        batch.type_id.tolist(),
-        occurred.tolist(),
-        reported.tolist(),
-        batch.lon.tolist(),
-        batch.lat.tolist(),
-        x.tolist(),
-        y.tolist(),
-        batch.severity.tolist(),
-        batch.source.tolist(),
-        batch.status.tolist(),
-        batch.external_id.tolist(),
-        batch.summary.tolist(),
-        grid.tolist(),
-        anc[:, 0].tolist(),
-        anc[:, 1].tolist(),
-        anc[:, 2].tolist(),
-        anc[:, 3].tolist(),
-        strict=True,
-    )
-    dbapi = session.connection().connection.dbapi_connection
-    assert dbapi is not None
-    with dbapi.cursor() as cursor:  # type: ignore[attr-defined]
-        # Naive datetimes from numpy are UTC; say so to the server.
-        cursor.execute("SET LOCAL TIME ZONE 'UTC'")
-        with cursor.copy(f"COPY _incident_intake ({', '.join(staged)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    _copy_text(session, f"COPY _incident_intake ({columns}) FROM STDIN", payload)
     inserted = session.execute(
         text(
-            f"INSERT INTO incidents ({', '.join(_COLUMNS)}) "
-            f"SELECT {', '.join(columns[:4])}, ST_SetSRID(ST_MakePoint(lon, lat), 4326), "
-            f"{', '.join(columns[4:-2])}, :now, :now FROM _incident_intake "
+            f"INSERT INTO incidents ({columns}) SELECT {columns} FROM _incident_intake "
             "ON CONFLICT (source, external_id) DO NOTHING RETURNING id"
-        ),
-        {"now": now},
+        )
     ).scalars()
     result = np.fromiter(inserted, dtype=np.int64)
     session.execute(text("TRUNCATE _incident_intake"))
     return result
+
+
+def _copy_text(session: Session, statement: str, payload: bytes) -> None:
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    with dbapi.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+        copy.write(payload)
+
+
+# COPY's text format: tab-separated, \N for NULL, backslash escapes in text.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _ints(values: NDArray[np.int64]) -> list[str]:
+    return list(map(str, values.tolist()))
+
+
+def _floats(values: NDArray[np.float64]) -> list[str]:
+    return list(map(repr, values.tolist()))  # repr round-trips a double exactly
+
+
+def _texts(values: NDArray[np.object_]) -> list[str]:
+    return ["\\N" if v is None else str(v).translate(_COPY_ESCAPES) for v in values.tolist()]
+
+
+def _pg_time(us: NDArray[np.int64]) -> NDArray[np.str_]:
+    return np.char.add(us_to_sql_text(us), "+00")
