@@ -17,6 +17,7 @@ from pingan.incidents import views as incidents_views
 from pingan.kit import migrate
 from pingan.kit.db import engine_for, session_factory
 from pingan.org import views as org_views
+from pingan.places import views as places_views
 from pingan.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         org_views.org_router,
         org_views.users_router,
         incidents_views.router,
+        places_views.router,
         audit_views.router,
     ):
         app.include_router(router)
