@@ -7,20 +7,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from pingan.incidents.columns import IncidentColumns
 from pingan.incidents.models import Incident, IncidentType
 from pingan.incidents.schemas import (
-    AcceptedRow,
-    DuplicateRow,
     IncidentIn,
     IncidentOut,
     IncidentPatch,
     IntakeResult,
-    RejectedRow,
 )
 from pingan.incidents.store import ACCEPTED, DUPLICATE, store
 from pingan.incidents.taxonomy import type_table
@@ -57,11 +54,6 @@ def _epoch_us(value: dt.datetime) -> int:
     return round(value.timestamp() * 1_000_000)
 
 
-def _error_field(err: Mapping[str, Any]) -> str | None:
-    loc = err.get("loc") or ()
-    return ".".join(str(p) for p in loc) or None
-
-
 def intake_batch(
     session: Session,
     *,
@@ -78,37 +70,23 @@ def intake_batch(
     limit = get_settings().max_batch_size
     if len(rows) > limit:
         raise PayloadTooLarge(f"a batch holds at most {limit} incidents, got {len(rows)}")
-    result = IntakeResult()
     types = type_table(session)
     zone = city_zone()
     now = utcnow()
+    parsed, rejected = _validate_rows(rows)
     valid: list[tuple[int, IncidentIn, int, int, int]] = []
-    for index, raw in enumerate(rows):
-        try:
-            row = raw if isinstance(raw, IncidentIn) else IncidentIn.model_validate(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            result.rejected.append(
-                RejectedRow(index=index, field=_error_field(first), reason=first["msg"])
-            )
-            continue
+    for index, row in parsed:
         known = types.get(row.type)
         if known is None:
-            result.rejected.append(
-                RejectedRow(index=index, field="type", reason=f"unknown incident type {row.type!r}")
-            )
+            rejected.append((index, "type", f"unknown incident type {row.type!r}"))
             continue
         occurred = to_utc(row.occurred_at, zone)
         reported = to_utc(row.reported_at, zone) if row.reported_at else occurred
         if occurred > now + FUTURE_SLACK:
-            result.rejected.append(
-                RejectedRow(index=index, field="occurred_at", reason="occurred_at is in the future")
-            )
+            rejected.append((index, "occurred_at", "occurred_at is in the future"))
             continue
         if reported < occurred:
-            result.rejected.append(
-                RejectedRow(index=index, field="reported_at", reason="reported before it occurred")
-            )
+            rejected.append((index, "reported_at", "reported before it occurred"))
             continue
         valid.append((index, row, known[0], _epoch_us(occurred), _epoch_us(reported)))
 
@@ -125,18 +103,55 @@ def intake_batch(
         summary=[v[1].summary for v in valid],
     )
     outcome = store(session, cols, actor=actor, audit_action=audit_action)
+    accepted: list[dict[str, Any]] = []
+    duplicates: list[dict[str, Any]] = []
     for pos, (index, *_rest) in enumerate(valid):
         code = outcome.outcome[pos]
         iid = int(outcome.incident_id[pos])
         if code == ACCEPTED:
-            result.accepted.append(AcceptedRow(index=index, id=iid))
+            accepted.append({"index": index, "id": iid})
         elif code == DUPLICATE:
-            result.duplicates.append(DuplicateRow(index=index, id=iid if iid >= 0 else None))
+            duplicates.append({"index": index, "id": iid if iid >= 0 else None})
         else:
             field, reason = outcome.reason[pos]
-            result.rejected.append(RejectedRow(index=index, field=field, reason=reason))
-    result.rejected.sort(key=lambda r: r.index)
-    return result
+            rejected.append((index, field, reason))
+    rejected.sort(key=lambda r: r[0])
+    # One validation call for the whole answer: much cheaper than one model per row.
+    return IntakeResult.model_validate(
+        {
+            "accepted": accepted,
+            "duplicates": duplicates,
+            "rejected": [{"index": i, "field": f, "reason": r} for i, f, r in rejected],
+        }
+    )
+
+
+_ROWS_ADAPTER: TypeAdapter[list[IncidentIn]] = TypeAdapter(list[IncidentIn])
+
+
+def _validate_rows(
+    rows: Sequence[Mapping[str, Any] | IncidentIn],
+) -> tuple[list[tuple[int, IncidentIn]], list[tuple[int, str | None, str]]]:
+    """Validate every row in one pass; a bad row is reported by its first error."""
+    if all(isinstance(r, IncidentIn) for r in rows):
+        return [(i, r) for i, r in enumerate(rows) if isinstance(r, IncidentIn)], []
+    raw = [r.model_dump() if isinstance(r, IncidentIn) else r for r in rows]
+    try:
+        return list(enumerate(_ROWS_ADAPTER.validate_python(raw))), []
+    except ValidationError as exc:
+        first_error: dict[int, tuple[str | None, str]] = {}
+        for err in exc.errors():
+            loc = err.get("loc") or ()
+            if not loc or not isinstance(loc[0], int):
+                raise ValidationFailed("incidents must be sent as a list of objects") from None
+            if loc[0] not in first_error:
+                field = ".".join(str(p) for p in loc[1:]) or None
+                first_error[loc[0]] = (field, err["msg"])
+    good = [i for i in range(len(raw)) if i not in first_error]
+    # Validation is per item, so the remaining rows now pass.
+    parsed = _ROWS_ADAPTER.validate_python([raw[i] for i in good])
+    bad = [(i, field, msg) for i, (field, msg) in sorted(first_error.items())]
+    return list(zip(good, parsed, strict=True)), bad
 
 
 def create(session: Session, *, incident_in: IncidentIn, actor: Principal) -> Incident:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import psycopg
-import shapely
 from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from pingan.incidents.columns import IncidentColumns, us_to_sql_text
 from pingan.kit import audit, meta
 from pingan.kit.db import WGS84, utcnow
+from pingan.kit.wkb import points_ewkb_hex, points_wkb
 from pingan.org.permissions import Perm
 from pingan.org.principal import Principal
 from pingan.org.service import grid_locator, require_projector
@@ -164,8 +164,8 @@ def _allocate_ids(session: Session, n: int) -> NDArray[np.int64]:
                 "FROM generate_series(1, :n)"
             ),
             {"n": n},
-        ).scalars()
-        return np.fromiter(rows, dtype=np.int64, count=n)
+        ).all()
+        return np.array([r[0] for r in rows], dtype=np.int64)
     start = int(session.execute(text("SELECT COALESCE(MAX(id), 0) FROM incidents")).scalar_one())
     return np.arange(start + 1, start + 1 + n, dtype=np.int64)
 
@@ -196,14 +196,14 @@ def _write_sqlite(
     y: NDArray[np.float64],
 ) -> NDArray[np.int64]:
     now = us_to_sql_text(np.array([int(utcnow().timestamp() * 1e6)], dtype=np.int64))[0]
-    geoms = np.atleast_1d(shapely.to_wkb(shapely.points(batch.lon, batch.lat)))
+    geoms = points_wkb(batch.lon, batch.lat)
     rows = list(
         zip(
             ids.tolist(),
             batch.type_id.tolist(),
             us_to_sql_text(batch.occurred_us).tolist(),
             us_to_sql_text(batch.reported_us).tolist(),
-            geoms.tolist(),
+            geoms,
             batch.lon.tolist(),
             batch.lat.tolist(),
             x.tolist(),
@@ -250,15 +250,14 @@ def _write_postgres(
 ) -> NDArray[np.int64]:
     """COPY straight into the table; if a concurrent writer took one of our keys, stage instead."""
     now = _pg_time(np.array([int(utcnow().timestamp() * 1e6)], dtype=np.int64))[0]
-    points = shapely.set_srid(shapely.points(batch.lon, batch.lat), WGS84)
-    geoms = np.atleast_1d(shapely.to_wkb(points, hex=True, include_srid=True))
+    geoms = points_ewkb_hex(batch.lon, batch.lat, WGS84)
     n = len(ids)
     table = [
         _ints(ids),
         _ints(batch.type_id),
         _pg_time(batch.occurred_us).tolist(),
         _pg_time(batch.reported_us).tolist(),
-        geoms.tolist(),
+        geoms,
         _floats(batch.lon),
         _floats(batch.lat),
         _floats(x),
