@@ -1,0 +1,195 @@
+"""The event cube: the arrays an analysis needs, pulled straight into numpy.
+
+An analysis asks for a filter (time window, incident types, org unit, key
+area); it gets parallel arrays of projected x/y (metres), time (epoch
+seconds), type id, grid id and severity. PostgreSQL streams them with binary
+COPY, parsed by numpy without a Python object per row; SQLite is read through
+the driver. Results are cached per filter and dropped when intake bumps the
+incidents version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import ColumnElement, and_, cast, func, select, true
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION
+from sqlalchemy.orm import Session
+
+from pingan.incidents.models import Incident
+from pingan.incidents.service import _LEVEL_COLUMN, _type_and_descendants, scope_clause
+from pingan.incidents.store import INCIDENTS_VERSION_KEY
+from pingan.kit import meta
+from pingan.kit.errors import ValidationFailed
+from pingan.org.permissions import Perm
+from pingan.org.principal import Principal
+
+# PostgreSQL binary COPY: 19-byte header, then per row a field count and
+# (length, value) pairs, big-endian. Our six columns are fixed-width and
+# NOT NULL, so every row has the same layout and numpy can read them all.
+_PG_COPY_HEADER = 19
+_ROW_DTYPE = np.dtype(
+    [
+        ("nfields", ">i2"),
+        ("x_len", ">i4"), ("x", ">f8"),
+        ("y_len", ">i4"), ("y", ">f8"),
+        ("t_len", ">i4"), ("t", ">f8"),
+        ("type_len", ">i4"), ("type_id", ">i4"),
+        ("grid_len", ">i4"), ("grid_id", ">i4"),
+        ("sev_len", ">i4"), ("severity", ">i2"),
+    ]
+)  # fmt: skip
+_ROW_DTYPE_LONLAT = np.dtype(
+    [*_ROW_DTYPE.descr, ("lon_len", ">i4"), ("lon", ">f8"), ("lat_len", ">i4"), ("lat", ">f8")]
+)
+
+MAX_CACHED_CUBES = 16
+
+
+@dataclass(frozen=True)
+class CubeFilter:
+    """What to pull. Times are aware datetimes; ``types`` include their subtypes."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    types: tuple[str, ...] = ()
+    org_unit_id: int | None = None
+    org_level: str | None = None
+    area: BaseGeometry | None = field(default=None, compare=False, hash=False)
+    area_key: str | None = None  # a stable name for ``area`` so cubes cache by it
+
+    def cache_key(self) -> tuple[Any, ...]:
+        area = self.area_key or (None if self.area is None else shapely.to_wkb(self.area).hex())
+        return (self.since, self.until, self.types, self.org_unit_id, self.org_level, area)
+
+
+@dataclass(frozen=True)
+class EventCube:
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    t: NDArray[np.float64]  # epoch seconds, UTC
+    type_id: NDArray[np.int32]
+    grid_id: NDArray[np.int32]
+    severity: NDArray[np.int16]
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+_cache_lock = threading.Lock()
+_cache: OrderedDict[tuple[Any, ...], tuple[int, EventCube]] = OrderedDict()
+
+
+def load_cube(session: Session, flt: CubeFilter, *, actor: Principal) -> EventCube:
+    """Arrays for the incidents matching ``flt`` that ``actor`` may read."""
+    actor.require(Perm.INCIDENTS_READ)
+    if flt.since is not None and flt.until is not None and flt.since >= flt.until:
+        raise ValidationFailed(
+            "the time window is empty: since must be before until", field="since"
+        )
+    version = meta.get_version(session, INCIDENTS_VERSION_KEY)
+    scope = tuple(sorted((g.unit_id, g.level) for g in actor.grants_with(Perm.INCIDENTS_READ)))
+    key = (str(session.get_bind().engine.url), scope, actor.is_system, *flt.cache_key())
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and hit[0] == version:
+            _cache.move_to_end(key)
+            return hit[1]
+    cube = _query(session, flt, actor)
+    with _cache_lock:
+        _cache[key] = (version, cube)
+        while len(_cache) > MAX_CACHED_CUBES:
+            _cache.popitem(last=False)
+    return cube
+
+
+def _where(session: Session, flt: CubeFilter, actor: Principal) -> ColumnElement[bool]:
+    conds: list[ColumnElement[bool]] = [scope_clause(actor, Perm.INCIDENTS_READ)]
+    if flt.since is not None:
+        conds.append(Incident.occurred_at >= flt.since)
+    if flt.until is not None:
+        conds.append(Incident.occurred_at < flt.until)
+    if flt.types:
+        ids = sorted({i for code in flt.types for i in _type_and_descendants(session, code)})
+        conds.append(Incident.type_id.in_(ids))
+    if flt.org_unit_id is not None:
+        if flt.org_level not in _LEVEL_COLUMN:
+            raise ValidationFailed("org_level must be given with org_unit_id", field="org_level")
+        conds.append(_LEVEL_COLUMN[flt.org_level] == flt.org_unit_id)
+    if flt.area is not None:
+        west, south, east, north = flt.area.bounds
+        conds += [
+            Incident.lon >= west,
+            Incident.lon <= east,
+            Incident.lat >= south,
+            Incident.lat <= north,
+        ]
+    return and_(true(), *conds)
+
+
+def _query(session: Session, flt: CubeFilter, actor: Principal) -> EventCube:
+    where = _where(session, flt, actor)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    epoch: ColumnElement[float]
+    if postgres:
+        epoch = cast(func.extract("epoch", Incident.occurred_at), DOUBLE_PRECISION)
+    else:
+        # SQLite keeps naive-UTC text; julianday resolves it to ~50 microseconds.
+        epoch = (func.julianday(Incident.occurred_at) - 2440587.5) * 86400.0
+    columns: list[Any] = [
+        Incident.x, Incident.y, epoch, Incident.type_id, Incident.grid_id, Incident.severity,
+    ]  # fmt: skip
+    if flt.area is not None:
+        columns += [Incident.lon, Incident.lat]
+    stmt = select(*columns).where(where)
+    arrays = _copy_binary(session, stmt, len(columns)) if postgres else _fetch(session, stmt)
+    cube = EventCube(
+        x=arrays[0].astype(np.float64),
+        y=arrays[1].astype(np.float64),
+        t=arrays[2].astype(np.float64),
+        type_id=arrays[3].astype(np.int32),
+        grid_id=arrays[4].astype(np.int32),
+        severity=arrays[5].astype(np.int16),
+    )
+    if flt.area is not None:
+        inside = shapely.contains_xy(flt.area, arrays[6].astype(float), arrays[7].astype(float))
+        cube = EventCube(*(np.ascontiguousarray(getattr(cube, f)[inside]) for f in _FIELDS))
+    return cube
+
+
+_FIELDS = ("x", "y", "t", "type_id", "grid_id", "severity")
+
+
+def _copy_binary(session: Session, stmt: Any, ncols: int) -> list[NDArray[Any]]:
+    """Stream the query with binary COPY and read every column with one numpy view."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    dtype = _ROW_DTYPE if ncols == 6 else _ROW_DTYPE_LONLAT
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    chunks: list[bytes] = []
+    statement = f"COPY ({sql}) TO STDOUT (FORMAT binary)"
+    with dbapi.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+        chunks.extend(bytes(block) for block in copy)
+    body = b"".join(chunks)[_PG_COPY_HEADER:-2]  # drop the header and the -1 trailer
+    rows = np.frombuffer(body, dtype=dtype)
+    names = ["x", "y", "t", "type_id", "grid_id", "severity", "lon", "lat"][:ncols]
+    return [rows[name] for name in names]
+
+
+def _fetch(session: Session, stmt: Any) -> list[NDArray[Any]]:
+    rows = session.execute(stmt).all()
+    width = len(stmt.selected_columns)
+    if not rows:
+        return [np.empty(0) for _ in range(width)]
+    table = np.array(rows, dtype=np.float64).reshape(-1, width)
+    return [table[:, k] for k in range(width)]
