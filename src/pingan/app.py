@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,10 @@ from sqlalchemy import Engine, text
 
 from pingan import __version__
 from pingan.api import audit as audit_views
+from pingan.api import jobs as jobs_views
 from pingan.api import observability, problems
 from pingan.incidents import views as incidents_views
-from pingan.kit import migrate
+from pingan.kit import jobs, migrate
 from pingan.kit.db import engine_for, session_factory
 from pingan.org import views as org_views
 from pingan.places import views as places_views
@@ -26,7 +29,21 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or engine_for(settings.database_url)
+    assert settings is not None and engine is not None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Long work runs in a background worker, never inside a request.
+        worker = jobs.Worker(engine) if settings.run_jobs else None
+        if worker is not None:
+            worker.start()
+        app.state.job_worker = worker
+        yield
+        if worker is not None:
+            worker.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Pingan API",
         version=__version__,
         description=(
@@ -47,6 +64,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         incidents_views.router,
         places_views.router,
         audit_views.router,
+        jobs_views.router,
     ):
         app.include_router(router)
 

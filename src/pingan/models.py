@@ -5,7 +5,7 @@ Used by Alembic and by tests that compare the migrations with the models.
 
 from pingan.dispatch import models as dispatch_models
 from pingan.incidents import models as incidents_models
-from pingan.kit import audit, meta
+from pingan.kit import audit, jobs, meta
 from pingan.kit.db import Base
 from pingan.org import models as org_models
 from pingan.places import models as places_models
@@ -16,6 +16,7 @@ __all__ = [
     "audit",
     "dispatch_models",
     "incidents_models",
+    "jobs",
     "meta",
     "org_models",
     "places_models",

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Largest batch accepted by one intake request.
     max_batch_size: int = 100_000
+    # Run queued jobs (analyses, imports) in a background thread of the server.
+    run_jobs: bool = True
     # Demo account created by `pingan demo`.
     demo_username: str = "demo"
     demo_password: str = "pingan-demo"

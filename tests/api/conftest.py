@@ -35,7 +35,9 @@ def people(engine: Engine, city: TestCity) -> dict[str, int]:
         for name, (role, code) in PEOPLE.items():
             user = users.create_user(session, username=name, password=PASSWORD, actor=system)
             if role is not None and code is not None:
-                users.grant_role(session, user=user, role_name=role, unit=unit(session, code), actor=system)
+                users.grant_role(
+                    session, user=user, role_name=role, unit=unit(session, code), actor=system
+                )
             ids[name] = user.id
     return ids
 

@@ -34,13 +34,17 @@ def stored(client: TestClient, people: dict[str, int]) -> dict[str, int]:
     chief = login(client, "chief")
     ids = {}
     for grid in ("W1", "W2", "E1", "E2"):
-        response = client.post("/api/v1/incidents", json=incident(grid, f"seed-{grid}"), headers=chief)
+        response = client.post(
+            "/api/v1/incidents", json=incident(grid, f"seed-{grid}"), headers=chief
+        )
         assert response.status_code == 201, response.text
         ids[grid] = response.json()["id"]
     return ids
 
 
-def test_district_officer_sees_only_own_district(client: TestClient, stored: dict[str, int]) -> None:
+def test_district_officer_sees_only_own_district(
+    client: TestClient, stored: dict[str, int]
+) -> None:
     officer = login(client, "west_officer")
     listed = client.get("/api/v1/incidents", headers=officer).json()["items"]
     assert sorted(i["id"] for i in listed) == sorted([stored["W1"], stored["W2"]])
@@ -49,29 +53,38 @@ def test_district_officer_sees_only_own_district(client: TestClient, stored: dic
     other = client.get(f"/api/v1/incidents/{stored['E1']}", headers=officer)
     missing = client.get("/api/v1/incidents/999999", headers=officer)
     assert other.status_code == missing.status_code == 404
-    assert other.json()["detail"].replace(str(stored["E1"]), "N") == missing.json()["detail"].replace(
-        "999999", "N"
-    )
+    assert other.json()["detail"].replace(str(stored["E1"]), "N") == missing.json()[
+        "detail"
+    ].replace("999999", "N")
 
 
 def test_district_officer_cannot_change_or_create_elsewhere(
     client: TestClient, stored: dict[str, int]
 ) -> None:
     officer = login(client, "west_officer")
-    patch = client.patch(f"/api/v1/incidents/{stored['E2']}", json={"status": "closed"}, headers=officer)
+    patch = client.patch(
+        f"/api/v1/incidents/{stored['E2']}", json={"status": "closed"}, headers=officer
+    )
     assert patch.status_code == 404
     chief = login(client, "chief")
-    assert client.get(f"/api/v1/incidents/{stored['E2']}", headers=chief).json()["status"] == "reported"
+    assert (
+        client.get(f"/api/v1/incidents/{stored['E2']}", headers=chief).json()["status"]
+        == "reported"
+    )
     created = client.post("/api/v1/incidents", json=incident("E1", "west-in-east"), headers=officer)
     assert created.status_code == 403 and created.headers["content-type"] == PROBLEM
-    own = client.patch(f"/api/v1/incidents/{stored['W2']}", json={"status": "dispatched"}, headers=officer)
+    own = client.patch(
+        f"/api/v1/incidents/{stored['W2']}", json={"status": "dispatched"}, headers=officer
+    )
     assert own.status_code == 200 and own.json()["status"] == "dispatched"
 
 
 def test_read_only_role_cannot_write(client: TestClient, stored: dict[str, int]) -> None:
     analyst = login(client, "east_analyst")
     assert client.get(f"/api/v1/incidents/{stored['E1']}", headers=analyst).status_code == 200
-    patch = client.patch(f"/api/v1/incidents/{stored['E1']}", json={"status": "closed"}, headers=analyst)
+    patch = client.patch(
+        f"/api/v1/incidents/{stored['E1']}", json={"status": "closed"}, headers=analyst
+    )
     assert patch.status_code == 403
     assert client.post("/api/v1/incidents", json=incident("E1"), headers=analyst).status_code == 403
 
@@ -139,13 +152,17 @@ def test_list_filters_and_pages(client: TestClient, people: dict[str, int]) -> N
     rows += [incident("E2", "q1", type="fire", occurred_at="2026-06-01T10:00:00+08:00")]
     client.post("/api/v1/incidents/batch", json=rows, headers=chief)
     page1 = client.get("/api/v1/incidents?limit=4", headers=chief).json()
-    page2 = client.get(f"/api/v1/incidents?limit=4&after_id={page1['next_after_id']}", headers=chief).json()
+    page2 = client.get(
+        f"/api/v1/incidents?limit=4&after_id={page1['next_after_id']}", headers=chief
+    ).json()
     assert len(page1["items"]) == 4 and len(page2["items"]) == 2 and page2["next_after_id"] is None
     theft = client.get("/api/v1/incidents?type=theft", headers=chief).json()["items"]
     assert len(theft) == 5 and {i["type"] for i in theft} == {"theft.bicycle"}
     june = client.get("/api/v1/incidents?since=2026-05-01T00:00:00", headers=chief).json()["items"]
     assert [i["type"] for i in june] == ["fire"]
-    units = {u["code"]: u["id"] for u in client.get("/api/v1/org/units", headers=chief).json()["items"]}
+    units = {
+        u["code"]: u["id"] for u in client.get("/api/v1/org/units", headers=chief).json()["items"]
+    }
     east = client.get(f"/api/v1/incidents?org_unit_id={units['DE']}", headers=chief).json()["items"]
     assert [i["type"] for i in east] == ["fire"]
     lon, lat = incident("W1")["lon"], incident("W1")["lat"]

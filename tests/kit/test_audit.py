@@ -40,7 +40,10 @@ def test_intact_chain_verifies(engine: Engine) -> None:
 
 def test_database_refuses_update_and_delete(engine: Engine) -> None:
     _append(engine, 3)
-    for statement in ("UPDATE audit_log SET actor = 'x' WHERE id = 2", "DELETE FROM audit_log WHERE id = 3"):
+    for statement in (
+        "UPDATE audit_log SET actor = 'x' WHERE id = 2",
+        "DELETE FROM audit_log WHERE id = 3",
+    ):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(statement))
 

@@ -48,3 +48,11 @@ def include_object_for(dialect: str) -> Callable[..., bool]:
         return True
 
     return include
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head

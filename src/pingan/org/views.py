@@ -41,7 +41,9 @@ def _ttl(request: Request) -> float:
     return float(request.app.state.settings.session_ttl_hours)
 
 
-def _login(session: Session, username: str, password: str, ttl: float) -> tuple[str, AuthToken, User]:
+def _login(
+    session: Session, username: str, password: str, ttl: float
+) -> tuple[str, AuthToken, User]:
     try:
         return auth.login(session, username=username, password=password, ttl_hours=ttl)
     except Unauthenticated:
