@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from pingan.kit.db import get_engine, session_scope
@@ -31,6 +32,6 @@ def cli_session() -> Iterator[Session]:
         with session_scope(get_engine()) as session:
             yield session
     except PinganError as exc:
-        field = f" [{exc.field}]" if exc.field else ""
-        err_console.print(f"[red]error{field}:[/red] {exc.detail}")
+        field = f" ({escape(exc.field)})" if exc.field else ""
+        err_console.print(f"[red]error{field}:[/red] {escape(exc.detail)}")
         raise typer.Exit(1) from None
