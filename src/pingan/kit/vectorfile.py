@@ -182,24 +182,32 @@ def read_gpkg(path: Path, *, layer: str | None) -> VectorLayer:
         unit="fid",
         crs=crs,
         fields=[str(f) for f in info["fields"]],
-        count=int(info["features"]),
+        count=max(int(info["features"]), 0),
         features=_gpkg_features(path, layer, int(info["features"]), crs),
     )
 
 
 def _gpkg_features(path: Path, layer: str, count: int, crs: str | None) -> Iterator[Feature]:
     from pyogrio import raw
+    from pyogrio.errors import DataLayerError, DataSourceError
 
-    for start in range(0, count, GPKG_CHUNK):
-        meta, fids, wkb, columns = raw.read(
-            path,
-            layer=layer,
-            skip_features=start,
-            max_features=GPKG_CHUNK,
-            return_fids=True,
-            datetime_as_string=True,
-            force_2d=True,
-        )
+    start = 0
+    # A count of -1 means the driver does not know it: read until a short chunk.
+    while count < 0 or start < count:
+        try:
+            meta, fids, wkb, columns = raw.read(
+                path,
+                layer=layer,
+                skip_features=start,
+                max_features=GPKG_CHUNK,
+                return_fids=True,
+                datetime_as_string=True,
+                force_2d=True,
+            )
+        except (DataSourceError, DataLayerError) as exc:
+            raise FileRejected(
+                f"cannot read {path.name} after feature {start}: {exc}", field="file"
+            ) from None
         names = [str(f) for f in meta["fields"]]
         geoms: list[BaseGeometry | None] = (
             [None] * len(fids) if wkb is None else list(shapely.from_wkb(wkb))
@@ -213,6 +221,9 @@ def _gpkg_features(path: Path, layer: str, count: int, crs: str | None) -> Itera
             for i, (fid, geom) in enumerate(zip(fids, geoms, strict=True))
         ]
         yield from _to_lonlat_features(chunk, crs)
+        start += GPKG_CHUNK
+        if len(fids) < GPKG_CHUNK:
+            return
 
 
 def _plain(value: Any) -> Any:
