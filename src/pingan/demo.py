@@ -20,10 +20,10 @@ def prepare_demo(*, seed: int) -> None:
     with session_scope(engine) as session:
         has_city = session.scalar(select(func.count(OrgUnit.id))) or 0
     if not has_city:
-        from pingan.sim.city import build_city
+        from pingan.sim.city import build_city, recent_start
 
-        console.print("Loading the synthetic demo city (one year of incidents)...")
-        build_city(engine, scale="demo", seed=seed, progress=True)
+        console.print("Loading the synthetic demo city (the last 365 days of incidents)...")
+        build_city(engine, scale="demo", seed=seed, start=recent_start(365), progress=True)
     else:
         console.print("Database already holds a city: keeping it.")
     _ensure_demo_user()

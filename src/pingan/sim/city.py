@@ -43,6 +43,16 @@ from pingan.sim.writer import IncidentWriter
 
 DEFAULT_CENTRE = (120.15, 30.28)
 DEFAULT_START = dt.date(2026, 1, 1)
+
+
+def recent_start(days: int) -> dt.date:
+    """The first day of the ``days`` that end yesterday in the city's zone.
+
+    The demo uses it so "the last 7 days" holds incidents whenever it is run;
+    the generator itself stays deterministic for a given start.
+    """
+    today = dt.datetime.now(ZoneInfo(get_settings().city_timezone)).date()
+    return today - dt.timedelta(days=days)
 META_KEY = "sim.city"
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from pingan.kit.cli import console, err_console
@@ -27,18 +28,20 @@ def city(
     seed: int = typer.Option(7, help="Seed: the same seed gives the same city"),
     lon: float = typer.Option(120.15, help="Longitude of the city centre"),
     lat: float = typer.Option(30.28, help="Latitude of the city centre"),
-    start: str = typer.Option("2026-01-01", help="First day of incidents (local date)"),
+    start: str | None = typer.Option(
+        None, help="First day of incidents (local date); default: the DAYS ending yesterday"
+    ),
     days: int = typer.Option(365, help="Days of incidents"),
 ) -> None:
     """Generate the synthetic city into the database at PINGAN_DATABASE_URL (must hold no city)."""
     from pingan.cli_ops import upgrade_and_seed
     from pingan.kit.db import get_engine
-    from pingan.sim.city import build_city
+    from pingan.sim.city import build_city, recent_start
 
     try:
-        first_day = dt.date.fromisoformat(start)
+        first_day = recent_start(days) if start is None else dt.date.fromisoformat(start)
     except ValueError:
-        err_console.print(f"[red]error [start]:[/red] {start!r} is not a date (YYYY-MM-DD)")
+        err_console.print(f"[red]error (start):[/red] {start!r} is not a date (YYYY-MM-DD)")
         raise typer.Exit(1) from None
     upgrade_and_seed()
     try:
@@ -52,8 +55,8 @@ def city(
             progress=True,
         )
     except PinganError as exc:
-        field = f" [{exc.field}]" if exc.field else ""
-        err_console.print(f"[red]error{field}:[/red] {exc.detail}")
+        field = f" ({escape(exc.field)})" if exc.field else ""
+        err_console.print(f"[red]error{field}:[/red] {escape(exc.detail)}")
         raise typer.Exit(1) from None
     table = Table(title="Synthetic city", show_header=False)
     for name, value in _summary_rows(summary):
