@@ -46,7 +46,7 @@ def test_rows_are_assigned_to_their_grid_and_ancestors(session: Session, city: T
 def test_retries_never_store_twice(session: Session, city: TestCity) -> None:
     rows = [_row("W1", f"k{i}") for i in range(5)]
     first = service.intake_batch(session, rows=rows, actor=SYSTEM)
-    again = service.intake_batch(session, rows=rows + [_row("W1", "k9")], actor=SYSTEM)
+    again = service.intake_batch(session, rows=[*rows, _row("W1", "k9")], actor=SYSTEM)
     assert len(first.accepted) == 5
     assert [d.index for d in again.duplicates] == [0, 1, 2, 3, 4]
     assert [d.id for d in again.duplicates] == [a.id for a in first.accepted]

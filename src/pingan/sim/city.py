@@ -53,6 +53,8 @@ def recent_start(days: int) -> dt.date:
     """
     today = dt.datetime.now(ZoneInfo(get_settings().city_timezone)).date()
     return today - dt.timedelta(days=days)
+
+
 META_KEY = "sim.city"
 
 
