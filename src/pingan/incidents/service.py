@@ -273,7 +273,7 @@ def _grid_path(session: Session, grid_id: int) -> str:
 
 
 def to_out(session: Session, incidents: Iterable[Incident]) -> list[IncidentOut]:
-    codes = dict(session.execute(select(IncidentType.id, IncidentType.code)).tuples().all())
+    codes = {tid: code for tid, code in session.execute(select(IncidentType.id, IncidentType.code))}
     out = []
     for inc in incidents:
         data = {c: getattr(inc, c) for c in IncidentOut.model_fields if c != "type"}
