@@ -19,8 +19,8 @@ class Settings(BaseSettings):
     session_ttl_hours: float = 12.0
     # Cookie flags: set secure=true behind TLS.
     cookie_secure: bool = False
-    # Structured JSON logs (false gives plain text for local hacking).
-    log_json: bool = True
+    # Structured JSON logs; unset means JSON unless stderr is a terminal.
+    log_json: bool | None = None
     log_level: str = "INFO"
     # Largest batch accepted by one intake request.
     max_batch_size: int = 100_000

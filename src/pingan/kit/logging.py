@@ -27,7 +27,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False, default=str)
 
 
-def configure_logging(*, json_logs: bool, level: str) -> None:
+def configure_logging(*, json_logs: bool | None, level: str) -> None:
+    """JSON lines for machines; plain text when a person watches a terminal."""
+    if json_logs is None:
+        json_logs = not sys.stderr.isatty()
     handler = logging.StreamHandler(sys.stderr)
     if json_logs:
         handler.setFormatter(JsonFormatter())
@@ -36,5 +39,6 @@ def configure_logging(*, json_logs: bool, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # uvicorn's access log duplicates our request log line.
+    # uvicorn's access log duplicates our request log line; migrations chatter.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("alembic").setLevel(logging.WARNING)
