@@ -14,9 +14,10 @@ from sqlalchemy import Engine, text
 
 from pingan import __version__
 from pingan.api import audit as audit_views
+from pingan.api import docs, observability, problems
 from pingan.api import jobs as jobs_views
-from pingan.api import observability, problems
 from pingan.incidents import views as incidents_views
+from pingan.incidents.analysis import views as analysis_views
 from pingan.kit import jobs, migrate
 from pingan.kit.db import engine_for, session_factory
 from pingan.org import views as org_views
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         title="Pingan API",
         version=__version__,
         description=(
@@ -56,12 +59,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessionmaker = session_factory(engine)
 
     problems.install(app)
+    docs.install(app)
     observability.install(app)
     for router in (
         org_views.auth_router,
         org_views.org_router,
         org_views.users_router,
         incidents_views.router,
+        analysis_views.router,
         places_views.router,
         audit_views.router,
         jobs_views.router,

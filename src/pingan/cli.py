@@ -25,6 +25,7 @@ def main() -> None:
 def _register() -> None:
     from pingan import cli_ops
     from pingan.dispatch.cli import register_import as register_roads_import
+    from pingan.incidents.analysis.cli import analyze_app
     from pingan.incidents.cli import register_import as register_incidents_import
     from pingan.incidents.taxonomy_cli import taxonomy_app
     from pingan.org.cli import audit_app, users_app
@@ -35,6 +36,7 @@ def _register() -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
     app.add_typer(sim_app, name="sim")
+    app.add_typer(analyze_app, name="analyze")
     app.add_typer(taxonomy_app, name="taxonomy")
     register_incidents_import(import_app)
     register_boundaries_import(import_app)

@@ -129,3 +129,18 @@ def test_health_ready_and_metrics(client: TestClient) -> None:
     metrics = client.get("/metrics").text
     assert "pingan_http_requests_total" in metrics and 'route="/healthz"' in metrics
     assert client.get("/openapi.json").json()["info"]["title"] == "Pingan API"
+
+
+def test_docs_pages_use_only_local_assets(client: TestClient) -> None:
+    import re
+
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+        urls += re.findall(r"""url:\s*'([^']+)'""", html)
+        assert urls, page
+        for url in urls:
+            assert not url.startswith(("http://", "https://", "//")), (page, url)
+            if url.startswith("/docs-assets/"):
+                assert client.get(url).status_code == 200, url
+    assert "oauth2RedirectUrl" in client.get("/docs").text
