@@ -1,0 +1,127 @@
+"""The event cube: N incidents from PostgreSQL into numpy arrays.
+
+A fresh PostgreSQL database gets the bench lattice city and N incidents
+generated server-side (INSERT ... SELECT generate_series, so loading is not
+what is timed). Then, in the same run:
+
+- pingan ``incidents.cube.load_cube`` (binary COPY parsed by one numpy view),
+- the peer: ``pandas.read_sql`` of the same columns through SQLAlchemy,
+- and plain ``fetchall`` into numpy,
+
+each cold (cache cleared) and median of repeats; the ratio is printed.
+
+    .venv/bin/python benchmarks/cube.py               # 10,000,000 incidents
+    .venv/bin/python benchmarks/cube.py --n 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ingest import LAT0, LON0, SIDE, SYSTEM, drop_database, fresh_database
+
+from pingan.incidents import cube
+from pingan.kit.db import engine_for, session_scope
+
+COLUMNS = "x, y, extract(epoch from occurred_at)::float8 AS t, type_id, grid_id, severity"
+
+
+def fill(url: str, n: int) -> None:
+    """N incidents made by the server; indexes dropped during the load, rebuilt after."""
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        grids = [r[0] for r in conn.execute(text("SELECT id FROM org_units WHERE level = 'grid'"))]
+        anc = (
+            conn.execute(text("SELECT id FROM org_units WHERE level <> 'grid' ORDER BY id"))
+            .scalars()
+            .all()
+        )
+        conn.execute(text("DROP INDEX IF EXISTS ix_incidents_geom"))
+        conn.execute(
+            text(
+                f"""
+                INSERT INTO incidents (type_id, occurred_at, reported_at, geom, lon, lat, x, y,
+                    severity, source, status, external_id, grid_id, community_id,
+                    subdistrict_id, district_id, city_id, created_at, updated_at)
+                SELECT 1 + (g % 20), ts, ts, ST_SetSRID(ST_MakePoint(lon, lat), 4326), lon, lat,
+                    500000 + lon * 1000, 3300000 + lat * 1000, 1 + (g % 5), 'bench', 'closed',
+                    'b' || g, (:grids)[1 + (g % :ngrids)], :a3, :a2, :a1, :a0, now(), now()
+                FROM (
+                    SELECT g, {LON0} + random() * {SIDE} AS lon, {LAT0} + random() * {SIDE} AS lat,
+                        timestamptz '2026-01-01' + random() * interval '365 days' AS ts
+                    FROM generate_series(1, :n) AS g
+                ) AS s
+                """
+            ),
+            {
+                "n": n, "grids": grids, "ngrids": len(grids),
+                "a0": anc[0], "a1": anc[1], "a2": anc[2], "a3": anc[3],
+            },
+        )  # fmt: skip
+        conn.execute(text("ANALYZE incidents"))
+
+
+def time_pingan(url: str) -> tuple[float, int]:
+    cube._cache.clear()
+    started = time.perf_counter()
+    with session_scope(engine_for(url)) as session:
+        result = cube.load_cube(session, cube.CubeFilter(), actor=SYSTEM)
+    return time.perf_counter() - started, len(result)
+
+
+def time_pandas(url: str) -> tuple[float, int]:
+    import pandas as pd
+
+    started = time.perf_counter()
+    with engine_for(url).connect() as conn:
+        frame = pd.read_sql(text(f"SELECT {COLUMNS} FROM incidents"), conn)
+    arrays = {c: frame[c].to_numpy() for c in frame.columns}
+    return time.perf_counter() - started, len(arrays["x"])
+
+
+def time_fetchall(url: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    with engine_for(url).connect() as conn:
+        rows = conn.execute(text(f"SELECT {COLUMNS} FROM incidents")).all()
+    table = np.array(rows, dtype=np.float64)
+    return time.perf_counter() - started, len(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    url = fresh_database("postgres", Path("/tmp"))
+    try:
+        t0 = time.perf_counter()
+        fill(url, args.n)
+        print(f"generated {args.n:,} incidents in PostgreSQL in {time.perf_counter() - t0:.0f} s")
+        results = {}
+        for name, fn in (
+            ("pingan load_cube", time_pingan),
+            ("pandas.read_sql", time_pandas),
+            ("fetchall + numpy", time_fetchall),
+        ):
+            runs = [fn(url) for _ in range(args.repeats)]
+            assert all(count == args.n for _, count in runs), runs
+            results[name] = statistics.median(t for t, _ in runs)
+            print(f"{name:18s} median {results[name]:7.2f} s over {args.repeats}")
+        base = results["pingan load_cube"]
+        for name in ("pandas.read_sql", "fetchall + numpy"):
+            print(f"{name} / pingan: {results[name] / base:.1f}x")
+    finally:
+        drop_database(url)
+
+
+if __name__ == "__main__":
+    main()
