@@ -89,3 +89,28 @@ def test_district_analyst_gets_no_cells_of_the_other_district(
     # The east district has two grids: too few for a local statistic (not four, with the west's).
     grids = api.get(HOTSPOTS, params={"unit": "grid", "permutations": 0}, headers=headers)
     assert grids.status_code == 422 and "only 2 locations" in grids.json()["detail"]
+
+
+def test_h3_hexagons_as_locations(
+    api: TestClient, keys: dict[str, dict[str, str]], planted: Planted
+) -> None:
+    import h3
+
+    headers = keys["chief"]
+    query = {"unit": "h3", "h3_resolution": 9, "permutations": 99}
+    doc = api.get(HOTSPOTS, params=query, headers=headers).json()
+    spot = _spot_feature(doc)
+    # The hexagon holding the planted spot is H3's own cell for that point.
+    assert spot["properties"]["id"] == h3.latlng_to_cell(SPOT[1], SPOT[0], 9)
+    assert spot["properties"]["class"] == 3 and spot["geometry"]["type"] == "Polygon"
+    assert len(shape(spot["geometry"]).exterior.coords) == 7  # a hexagon, closed
+    assert doc["summary"]["h3_resolution"] == 9
+    assert doc["summary"]["n_events"] - doc["summary"]["n_events_outside"] == sum(
+        f["properties"]["count"] for f in doc["features"]
+    )
+    emerging = api.get(
+        "/api/v1/analysis/emerging", params={"unit": "h3", "h3_resolution": 8}, headers=headers
+    )
+    assert emerging.status_code == 200 and emerging.json()["features"]
+    bad = api.get(HOTSPOTS, params={"unit": "h3", "h3_resolution": 14}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "h3_resolution"

@@ -204,8 +204,9 @@ def hotspots_command(
     org_unit: str | None = ORG_UNIT,
     place: int | None = PLACE,
     buffer_m: float = BUFFER,
-    unit: str = typer.Option("cell", help="cell (square cells) or grid (org grids)"),
+    unit: str = typer.Option("cell", help="cell (square cells), grid (org grids) or h3"),
     cell_size_m: float = typer.Option(250.0, help="Square cell size, metres"),
+    h3_resolution: int = typer.Option(8, help="H3 resolution when --unit h3"),
     statistic: str = typer.Option("gi_star", help="gi_star, gi or local_moran"),
     weights: str = typer.Option("queen", help="queen, knn or distance_band"),
     k: int = typer.Option(8, help="Neighbours for knn"),
@@ -221,6 +222,7 @@ def hotspots_command(
         _check_outputs(out, (".geojson", ".json", ".csv"))
         raw = _filters(session, since, until, types, org_unit, place, buffer_m)
         raw.update(unit=unit, cell_size_m=cell_size_m, statistic=statistic, weights=weights, k=k)
+        raw.update(h3_resolution=h3_resolution)
         raw.update(distance_m=distance_m, transform=transform, permutations=permutations)
         raw.update(seed=seed, fdr=fdr, significant_only=significant_only)
         with _run(session, "analysis.hotspots", raw) as (record, params, actor):
@@ -262,8 +264,9 @@ def emerging_command(
     org_unit: str | None = ORG_UNIT,
     place: int | None = PLACE,
     buffer_m: float = BUFFER,
-    unit: str = typer.Option("cell", help="cell (square cells) or grid (org grids)"),
+    unit: str = typer.Option("cell", help="cell (square cells), grid (org grids) or h3"),
     cell_size_m: float = typer.Option(500.0, help="Square cell size, metres"),
+    h3_resolution: int = typer.Option(8, help="H3 resolution when --unit h3"),
     step: str = typer.Option("week", help="day or week"),
     step_length: int = typer.Option(1, help="Days or weeks per time step"),
     steps: int = typer.Option(12, help="Time steps back from --until when --since is not given"),
@@ -278,6 +281,7 @@ def emerging_command(
         _check_outputs(out, (".geojson", ".json", ".csv"))
         raw = _filters(session, since, until, types, org_unit, place, buffer_m)
         raw.update(unit=unit, cell_size_m=cell_size_m, step=step, step_length=step_length)
+        raw.update(h3_resolution=h3_resolution)
         raw.update(steps=steps, time_window=time_window, weights=weights, k=k)
         raw.update(distance_m=distance_m, fdr=fdr)
         with _run(session, "analysis.emerging", raw) as (record, params, actor):

@@ -73,6 +73,7 @@ def prepare(session: Session, params: EmergingParams, *, actor: Principal) -> Pr
         params,
         unit=params.unit,
         cell_size_m=params.cell_size_m,
+        h3_resolution=params.h3_resolution,
         actor=actor,
         since=steps.since,
         until=steps.until,
@@ -127,6 +128,7 @@ def emerging(
     summary = {
         "unit": params.unit,
         "cell_size_m": params.cell_size_m if params.unit == "cell" else None,
+        "h3_resolution": params.h3_resolution if params.unit == "h3" else None,
         "n_locations": len(locations),
         "n_events": len(cube),
         "steps": {

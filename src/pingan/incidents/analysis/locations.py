@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
-from pingan.analytics.binning import GridSpec
+from pingan.analytics.binning import GridSpec, h3_cells
 from pingan.analytics.weights import distance_band, knn, queen_contiguity
 from pingan.incidents.analysis.params import MAX_LOCATIONS, NeighbourParams
 from pingan.incidents.analysis.selection import Selection
@@ -38,7 +38,7 @@ _PAGE = 1_000
 class Locations:
     """Cells or grids of one analysis, in a fixed order."""
 
-    kind: str  # "cell" or "grid"
+    kind: str  # "cell", "grid" or "h3"
     ids: list[str]
     centres: FloatArray  # (n, 2) metres
     polygons: npt.NDArray[np.object_]  # metres
@@ -47,6 +47,9 @@ class Locations:
     unit_ids: IntArray | None = None  # grids only
     names: list[str] | None = None
     population: FloatArray | None = None
+    h3_ids: npt.NDArray[np.uint64] | None = None  # h3 only, sorted
+    h3_resolution: int | None = None
+    projector: Projector | None = None  # h3 only: events are indexed by lon/lat
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -58,6 +61,8 @@ class Locations:
             flat = np.where(row >= 0, row * self.grid.nx + col, -1)
             out: IntArray = np.where(flat >= 0, self.cell_index[np.maximum(flat, 0)], -1)
             return out
+        if self.h3_ids is not None:
+            return self._locate_h3(cube)
         assert self.unit_ids is not None
         lookup = np.full(
             int(max(self.unit_ids.max(initial=0), cube.grid_id.max(initial=0))) + 1, -1
@@ -65,6 +70,18 @@ class Locations:
         lookup[self.unit_ids] = np.arange(len(self.unit_ids))
         located: IntArray = lookup[cube.grid_id.astype(np.int64)]
         return located
+
+    def _locate_h3(self, cube: EventCube) -> IntArray:
+        assert self.h3_ids is not None and self.projector is not None
+        assert self.h3_resolution is not None
+        if len(cube) == 0:
+            return np.empty(0, dtype=np.int64)
+        lon, lat = self.projector.to_lonlat(cube.x, cube.y)
+        cells = h3_cells(lat, lon, self.h3_resolution)
+        pos = np.searchsorted(self.h3_ids, cells)
+        pos = np.minimum(pos, len(self.h3_ids) - 1)
+        out: IntArray = np.where(self.h3_ids[pos] == cells, pos, -1).astype(np.int64)
+        return out
 
     def counts(self, cube: EventCube) -> FloatArray:
         where = self.locate(cube)
@@ -150,6 +167,34 @@ def square_cells(
         polygons=boxes[keep],
         grid=grid,
         cell_index=cell_index,
+    )
+
+
+def h3_hexagons(area: BaseGeometry, resolution: int, projector: Projector) -> Locations:
+    """The H3 cells (v4) whose centres fall in the area, with their hexagons in metres."""
+    import h3  # the C extension is only needed here
+
+    area_lonlat = projector.geometry_to_lonlat(area)
+    cells = sorted(h3.geo_to_cells(area_lonlat, resolution))
+    if len(cells) > MAX_LOCATIONS:
+        raise ValidationFailed(
+            f"{len(cells):,} H3 cells is more than {MAX_LOCATIONS:,}: use a coarser resolution",
+            field="h3_resolution",
+        )
+    ids = np.array([int(c, 16) for c in cells], dtype=np.uint64)
+    rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(c)] for c in cells]
+    polygons = np.array(
+        [projector.geometry_to_metric(shapely.Polygon(ring)) for ring in rings], dtype=object
+    )
+    centres = shapely.get_coordinates(shapely.centroid(polygons)).reshape(-1, 2)
+    return Locations(
+        kind="h3",
+        ids=cells,
+        centres=centres,
+        polygons=polygons,
+        h3_ids=ids,
+        h3_resolution=resolution,
+        projector=projector,
     )
 
 

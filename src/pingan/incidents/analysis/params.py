@@ -26,7 +26,7 @@ MAX_SYNC_PERMUTATIONS = 999
 
 Kernel = Literal["gaussian", "quartic"]
 BandwidthRule = Literal["scott", "silverman"]
-Unit = Literal["cell", "grid"]
+Unit = Literal["cell", "grid", "h3"]
 WeightsKind = Literal["queen", "knn", "distance_band"]
 Level = Literal["district", "subdistrict", "community", "grid"]
 
@@ -87,9 +87,15 @@ class HeatParams(Filters):
     scale: Literal["linear", "sqrt"] = "linear"
 
 
+H3_RESOLUTION = Field(8, ge=4, le=11, description="H3 resolution for unit=h3 (8: about 0.74 km²)")
+
+
 class HotspotParams(Filters, NeighbourParams):
-    unit: Unit = Field("cell", description="Square cells of cell_size_m, or the org grids")
+    unit: Unit = Field(
+        "cell", description="Square cells of cell_size_m, the org grids, or H3 hexagons"
+    )
     cell_size_m: float = Field(250.0, ge=10, le=20_000)
+    h3_resolution: int = H3_RESOLUTION
     statistic: Literal["gi_star", "gi", "local_moran"] = "gi_star"
     transform: Literal["binary", "row"] | None = Field(
         None, description="Weights transform; binary for Gi/Gi*, row for local Moran by default"
@@ -109,6 +115,7 @@ class HotspotParams(Filters, NeighbourParams):
 class EmergingParams(Filters, NeighbourParams):
     unit: Unit = "cell"
     cell_size_m: float = Field(500.0, ge=10, le=20_000)
+    h3_resolution: int = H3_RESOLUTION
     step: Literal["day", "week"] = "week"
     step_length: int = Field(1, ge=1, le=52, description="Days or weeks per time step")
     steps: int = Field(
