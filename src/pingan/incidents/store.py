@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -186,6 +187,29 @@ def _write(
     return _write_sqlite(session, batch, ids, grid, anc, x, y)
 
 
+_TIME_COLUMNS = ("occurred_at", "reported_at")
+_STAMP_COLUMNS = ("created_at", "updated_at")
+
+
+def _column_arrays(
+    batch: IncidentColumns,
+    ids: NDArray[np.int64],
+    grid: NDArray[np.int64],
+    anc: NDArray[np.int64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+) -> dict[str, NDArray[Any]]:
+    """Every stored column but the geometry and the stamps, as arrays by name."""
+    return {
+        "id": ids, "type_id": batch.type_id, "occurred_at": batch.occurred_us,
+        "reported_at": batch.reported_us, "lon": batch.lon, "lat": batch.lat, "x": x, "y": y,
+        "severity": batch.severity, "source": batch.source, "status": batch.status,
+        "external_id": batch.external_id, "summary": batch.summary, "grid_id": grid,
+        "community_id": anc[:, 0], "subdistrict_id": anc[:, 1], "district_id": anc[:, 2],
+        "city_id": anc[:, 3],
+    }  # fmt: skip
+
+
 def _write_sqlite(
     session: Session,
     batch: IncidentColumns,
@@ -196,33 +220,18 @@ def _write_sqlite(
     y: NDArray[np.float64],
 ) -> NDArray[np.int64]:
     now = us_to_sql_text(np.array([int(utcnow().timestamp() * 1e6)], dtype=np.int64))[0]
-    geoms = points_wkb(batch.lon, batch.lat)
-    rows = list(
-        zip(
-            ids.tolist(),
-            batch.type_id.tolist(),
-            us_to_sql_text(batch.occurred_us).tolist(),
-            us_to_sql_text(batch.reported_us).tolist(),
-            geoms,
-            batch.lon.tolist(),
-            batch.lat.tolist(),
-            x.tolist(),
-            y.tolist(),
-            batch.severity.tolist(),
-            batch.source.tolist(),
-            batch.status.tolist(),
-            batch.external_id.tolist(),
-            batch.summary.tolist(),
-            grid.tolist(),
-            anc[:, 0].tolist(),
-            anc[:, 1].tolist(),
-            anc[:, 2].tolist(),
-            anc[:, 3].tolist(),
-            [now] * len(ids),
-            [now] * len(ids),
-            strict=True,
-        )
-    )
+    arrays = _column_arrays(batch, ids, grid, anc, x, y)
+    columns: list[list[Any]] = []
+    for name in _COLUMNS:
+        if name == "geom":
+            columns.append(list(points_wkb(batch.lon, batch.lat)))
+        elif name in _STAMP_COLUMNS:
+            columns.append([now] * len(ids))
+        elif name in _TIME_COLUMNS:
+            columns.append(us_to_sql_text(arrays[name]).tolist())
+        else:
+            columns.append(arrays[name].tolist())
+    rows = list(zip(*columns, strict=True))
     sql = (
         f"INSERT INTO incidents ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
         "ON CONFLICT (source, external_id) DO NOTHING"
@@ -250,31 +259,17 @@ def _write_postgres(
 ) -> NDArray[np.int64]:
     """COPY straight into the table; if a concurrent writer took one of our keys, stage instead."""
     now = _pg_time(np.array([int(utcnow().timestamp() * 1e6)], dtype=np.int64))[0]
-    geoms = points_ewkb_hex(batch.lon, batch.lat, WGS84)
-    n = len(ids)
-    table = [
-        _ints(ids),
-        _ints(batch.type_id),
-        _pg_time(batch.occurred_us).tolist(),
-        _pg_time(batch.reported_us).tolist(),
-        geoms,
-        _floats(batch.lon),
-        _floats(batch.lat),
-        _floats(x),
-        _floats(y),
-        _ints(batch.severity),
-        _texts(batch.source),
-        _texts(batch.status),
-        _texts(batch.external_id),
-        _texts(batch.summary),
-        _ints(grid),
-        _ints(anc[:, 0]),
-        _ints(anc[:, 1]),
-        _ints(anc[:, 2]),
-        _ints(anc[:, 3]),
-        [now] * n,
-        [now] * n,
-    ]
+    arrays = _column_arrays(batch, ids, grid, anc, x, y)
+    table: list[list[str]] = []
+    for name in _COLUMNS:
+        if name == "geom":
+            table.append(points_ewkb_hex(batch.lon, batch.lat, WGS84))
+        elif name in _STAMP_COLUMNS:
+            table.append([now] * len(ids))
+        elif name in _TIME_COLUMNS:
+            table.append(_pg_time(arrays[name]).tolist())
+        else:
+            table.append(_copy_cells(arrays[name]))
     payload = ("\n".join(map("\t".join, zip(*table, strict=True))) + "\n").encode()
     columns = ", ".join(_COLUMNS)
     try:
@@ -312,12 +307,13 @@ def _copy_text(session: Session, statement: str, payload: bytes) -> None:
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _ints(values: NDArray[np.int64]) -> list[str]:
-    return list(map(str, values.tolist()))
-
-
-def _floats(values: NDArray[np.float64]) -> list[str]:
-    return list(map(repr, values.tolist()))  # repr round-trips a double exactly
+def _copy_cells(values: NDArray[Any]) -> list[str]:
+    """One column as COPY text cells: integers, exact doubles or escaped text."""
+    if values.dtype.kind in "iu":
+        return list(map(str, values.tolist()))
+    if values.dtype.kind == "f":
+        return list(map(repr, values.tolist()))  # repr round-trips a double exactly
+    return _texts(values)
 
 
 def _texts(values: NDArray[np.object_]) -> list[str]:
