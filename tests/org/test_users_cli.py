@@ -58,3 +58,22 @@ def test_db_upgrade_is_idempotent(engine: Engine) -> None:
     second = runner.invoke(app, ["db", "upgrade"])
     assert first.exit_code == 0 and second.exit_code == 0
     assert head_revision() in second.output
+
+
+def test_upgrade_gives_builtin_roles_new_permissions(engine: Engine) -> None:
+    from sqlalchemy import select
+
+    from pingan.org.models import Role
+    from pingan.org.users import ensure_builtin_roles
+
+    with session_scope(engine) as session:
+        officer = session.scalar(select(Role).where(Role.name == "officer"))
+        assert officer is not None
+        full = list(officer.permissions)
+        officer.permissions = [p for p in full if p != "incidents:write"] + ["custom:thing"]
+    with session_scope(engine) as session:
+        ensure_builtin_roles(session)
+    with session_scope(engine) as session:
+        officer = session.scalar(select(Role).where(Role.name == "officer"))
+        assert officer is not None
+        assert set(officer.permissions) == {*full, "custom:thing"}

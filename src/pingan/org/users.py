@@ -16,13 +16,19 @@ MIN_PASSWORD_LENGTH = 8
 
 
 def ensure_builtin_roles(session: Session) -> None:
-    """Create the built-in roles that are missing (idempotent)."""
-    existing = set(session.scalars(select(Role.name)))
+    """Create missing built-in roles and give existing ones newly added permissions.
+
+    Idempotent, and it only adds: a permission an operator removed from a
+    built-in role by hand comes back, one they added stays.
+    """
+    existing = {r.name: r for r in session.scalars(select(Role))}
     for name, (description, perms) in BUILTIN_ROLES.items():
-        if name not in existing:
-            session.add(
-                Role(name=name, description=description, permissions=[str(p) for p in perms])
-            )
+        wanted = [str(p) for p in perms]
+        role = existing.get(name)
+        if role is None:
+            session.add(Role(name=name, description=description, permissions=wanted))
+        elif missing := [p for p in wanted if p not in role.permissions]:
+            role.permissions = [*role.permissions, *missing]
     session.flush()
 
 
