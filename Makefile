@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PINGAN_DATABASE_URL ?= sqlite:///var/pingan.db
 
-.PHONY: demo test install web postgres lint typecheck test-sqlite test-postgres bench clean
+.PHONY: demo test install web browser postgres lint typecheck test-sqlite test-postgres bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -22,14 +22,26 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The console is built only once its sources exist.
-web:
-	@if [ -f web/package.json ]; then \
-		cd web && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund) && npm run build; \
-	fi
+# The console is built only once its sources exist, and again only when they change.
+WEB_SOURCES := $(wildcard web/package.json web/package-lock.json web/index.html web/*.ts \
+	web/tsconfig.json web/src/*.ts web/src/*/*.ts web/src/*.css)
+CONSOLE := src/pingan/static/index.html
+
+web: $(if $(wildcard web/package.json),$(CONSOLE))
+
+$(CONSOLE): $(WEB_SOURCES)
+	cd web && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund) && npm run build
 
 demo: install web
 	$(PINGAN) demo --host $(HOST) --port $(PORT)
+
+# The browser tests drive Debian's Chromium (Playwright downloads nothing); a CJK font
+# so the Chinese console renders in screenshots.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list :lang=zh | grep -q .; then \
+		echo "installing chromium and a CJK font"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; \
+	fi
 
 # PostgreSQL with PostGIS: install the extension package if missing, start the server if stopped.
 postgres:
@@ -50,10 +62,10 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy src
 
-test-sqlite: install
+test-sqlite: install web browser
 	$(VENV)/bin/pytest -q -p no:cacheprovider --backend sqlite
 
-test-postgres: install postgres
+test-postgres: install postgres web browser
 	$(VENV)/bin/pytest -q -p no:cacheprovider --backend postgres
 
 test: install postgres lint typecheck test-sqlite test-postgres

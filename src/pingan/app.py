@@ -12,14 +12,19 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
-from pingan import __version__
+from pingan import __version__, schedules
+from pingan.alerts import views as alerts_views
 from pingan.api import audit as audit_views
 from pingan.api import docs, observability, problems
 from pingan.api import jobs as jobs_views
+from pingan.cases import views as cases_views
+from pingan.dispatch import map_views
+from pingan.dispatch import views as dispatch_views
 from pingan.incidents import views as incidents_views
 from pingan.incidents.analysis import views as analysis_views
 from pingan.kit import jobs, migrate
 from pingan.kit.db import engine_for, session_factory
+from pingan.open311 import views as open311_views
 from pingan.org import views as org_views
 from pingan.places import views as places_views
 from pingan.settings import Settings, get_settings
@@ -37,6 +42,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # Long work runs in a background worker, never inside a request.
         worker = jobs.Worker(engine) if settings.run_jobs else None
         if worker is not None:
+            schedules.install()
             worker.start()
         app.state.job_worker = worker
         yield
@@ -70,6 +76,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         places_views.router,
         audit_views.router,
         jobs_views.router,
+        dispatch_views.router,
+        map_views.router,
+        cases_views.router,
+        alerts_views.router,
+        open311_views.router,
     ):
         app.include_router(router)
 

@@ -24,6 +24,9 @@ def main() -> None:
 
 def _register() -> None:
     from pingan import cli_ops
+    from pingan.alerts.cli import alerts_app
+    from pingan.cases.cli import cases_app
+    from pingan.dispatch.cli import dispatch_app
     from pingan.dispatch.cli import register_import as register_roads_import
     from pingan.incidents.analysis.cli import analyze_app
     from pingan.incidents.cli import register_import as register_incidents_import
@@ -38,6 +41,9 @@ def _register() -> None:
     app.add_typer(sim_app, name="sim")
     app.add_typer(analyze_app, name="analyze")
     app.add_typer(taxonomy_app, name="taxonomy")
+    app.add_typer(dispatch_app, name="dispatch")
+    app.add_typer(cases_app, name="cases")
+    app.add_typer(alerts_app, name="alerts")
     register_incidents_import(import_app)
     register_boundaries_import(import_app)
     register_roads_import(import_app)

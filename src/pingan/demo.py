@@ -28,6 +28,13 @@ def prepare_demo(*, seed: int) -> None:
         console.print("Database already holds a city: keeping it.")
     _ensure_demo_user()
 
+    # --- cases (issue 7): grid-event cases, open and closed; no-op if any exist ---
+    from pingan.cases.demo import seed_demo_cases
+
+    seeded = seed_demo_cases(engine, seed=seed)
+    if seeded:
+        console.print(f"Filed {seeded} demo grid-event cases.")
+
 
 def _ensure_demo_user() -> None:
     settings = get_settings()

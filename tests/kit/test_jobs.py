@@ -78,3 +78,33 @@ def test_server_worker_runs_jobs_and_api_reports_them(engine: Engine) -> None:
             time.sleep(0.05)
         assert body["status"] == "succeeded" and body["result"] == {"square": 49}
         assert client.get("/api/v1/jobs/999", headers=headers).status_code == 404
+
+
+def test_schedules_submit_each_period_once_across_processes(engine: Engine) -> None:
+    import datetime as dt
+
+    jobs.schedule("test.square", every_seconds=60, params={"n": 3})
+    try:
+        start = dt.datetime(2026, 11, 29, 12, 0, 5, tzinfo=dt.UTC)
+        first = jobs.enqueue_due(engine, now=start)
+        # Other workers (threads here) reaching the same minute find it taken.
+        results: list[list[int]] = []
+        threads = [
+            threading.Thread(
+                target=lambda: results.append(jobs.enqueue_due(engine, now=start)),
+            )
+            for _ in range(3)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        later = jobs.enqueue_due(engine, now=start + dt.timedelta(seconds=30))
+        next_minute = jobs.enqueue_due(engine, now=start + dt.timedelta(seconds=60))
+        assert len(first) == 1 and all(r == [] for r in results) and later == []
+        assert len(next_minute) == 1
+        with session_scope(engine) as session:
+            job = jobs.get(session, next_minute[0])
+            assert job.params_dict() == {"n": 3} and job.created_by == "system:scheduler"
+    finally:
+        jobs._schedules.pop("test.square", None)

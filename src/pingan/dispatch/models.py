@@ -70,3 +70,9 @@ class RoadEdge(Base):
     oneway: Mapped[bool] = mapped_column(Boolean, default=False)
     osm_id: Mapped[int | None] = mapped_column(BigInteger)
     geom: Mapped[BaseGeometry] = mapped_column(Geometry("LINESTRING"))
+
+
+# Responders, units and assignments live in their own modules; importing them
+# here registers their tables with the metadata that migrations compare against.
+from pingan.dispatch import assignment_models as assignment_models  # noqa: E402
+from pingan.dispatch import responder_models as responder_models  # noqa: E402

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Float, Integer, String, Text, select, update
+from sqlalchemy import BigInteger, Engine, Float, Integer, String, Text, cast, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pingan import __version__
 from pingan.kit.db import Base, UTCDateTime, session_scope, utcnow
 from pingan.kit.errors import NotFound, ValidationFailed
+from pingan.kit.meta import MetaEntry
 
 log = logging.getLogger("pingan.jobs")
 
@@ -81,6 +82,64 @@ def register(name: str, description: str = "") -> Callable[[JobFunction], JobFun
         return fn
 
     return wrap
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Enqueue a job of ``kind`` once per period of ``every_seconds`` (UTC-aligned slots)."""
+
+    kind: str
+    every_seconds: int
+    params: tuple[tuple[str, Any], ...] = ()
+
+
+_schedules: dict[str, Schedule] = {}
+
+
+def schedule(kind: str, *, every_seconds: int, params: dict[str, Any] | None = None) -> None:
+    """Run ``kind`` periodically in every server's worker (each period exactly once)."""
+    if every_seconds < 1:
+        raise ValueError("every_seconds must be at least 1")
+    _schedules[kind] = Schedule(kind, every_seconds, tuple(sorted((params or {}).items())))
+
+
+def enqueue_due(engine: Engine, now: dt.datetime | None = None) -> list[int]:
+    """Submit the scheduled jobs whose period has begun; returns the new job ids.
+
+    Several processes may call this at once: each period's job is claimed by
+    a compare-and-set on a meta row, so it is submitted exactly once.
+    """
+    now = now or utcnow()
+    submitted: list[int] = []
+    for item in list(_schedules.values()):
+        slot = int(now.timestamp()) // item.every_seconds
+        key = f"schedule.{item.kind}"
+        with session_scope(engine) as session:
+            if session.get(MetaEntry, key) is None:
+                session.execute(_insert_ignore(session).values(key=key, value="-1"))
+            won = session.execute(
+                update(MetaEntry)
+                # A competing process blocks on the row, then sees the new slot and loses.
+                .where(MetaEntry.key == key, cast(MetaEntry.value, BigInteger) < slot)
+                .values(value=str(slot))
+            )
+            if won.rowcount == 1:  # type: ignore[attr-defined]
+                job = submit(
+                    session, kind=item.kind, params=dict(item.params), created_by="system:scheduler"
+                )
+                submitted.append(job.id)
+    return submitted
+
+
+def _insert_ignore(session: Session) -> Any:
+    """INSERT that does nothing when another process created the row first."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(MetaEntry).on_conflict_do_nothing(index_elements=["key"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(MetaEntry).on_conflict_do_nothing(index_elements=["key"])
 
 
 def submit(session: Session, *, kind: str, params: dict[str, Any], created_by: str) -> Job:
@@ -193,6 +252,7 @@ class Worker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                enqueue_due(self.engine)
                 run_pending(self.engine)
             except Exception:  # a broken database must not kill the worker
                 log.exception("job worker error")

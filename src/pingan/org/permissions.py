@@ -19,6 +19,12 @@ class Perm(StrEnum):
     PLACES_WRITE = "places:write"
     USERS_ADMIN = "users:admin"
     AUDIT_READ = "audit:read"
+    CASES_READ = "cases:read"
+    CASES_REPORT = "cases:report"
+    CASES_HANDLE = "cases:handle"
+    CASES_MANAGE = "cases:manage"
+    DISPATCH_READ = "dispatch:read"
+    DISPATCH_WRITE = "dispatch:write"
 
 
 ALL_PERMS = [p.value for p in Perm]
@@ -45,3 +51,14 @@ BUILTIN_ROLES: dict[str, tuple[str, list[str]]] = {
     ),
     "auditor": ("Reads the audit log", [Perm.ORG_READ, Perm.AUDIT_READ]),
 }
+
+# Case workflow permissions (issue 7), appended to the roles above.
+BUILTIN_ROLES["officer"][1].extend(
+    [Perm.CASES_READ, Perm.CASES_REPORT, Perm.CASES_HANDLE, Perm.CASES_MANAGE]
+)
+BUILTIN_ROLES["analyst"][1].append(Perm.CASES_READ)
+BUILTIN_ROLES["grid_worker"][1].extend([Perm.CASES_READ, Perm.CASES_REPORT])
+
+# Dispatch permissions (issue 6), appended to the roles above.
+BUILTIN_ROLES["officer"][1].extend([Perm.DISPATCH_READ, Perm.DISPATCH_WRITE])
+BUILTIN_ROLES["analyst"][1].append(Perm.DISPATCH_READ)

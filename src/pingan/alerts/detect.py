@@ -1,0 +1,234 @@
+"""Daily early-warning run: the event cube -> scan and EARS signals -> alerts.
+
+For the analysis day (a calendar day in the city's zone) it pulls the
+incidents of the last ``lookback_days`` days (optionally of some types) and:
+
+- runs the prospective space-time permutation scan over grid units (each
+  grid's centroid is the mean position of its incidents in the lookback),
+  one signal per cluster with ``p <= max_p``;
+- runs EARS C3 on each community's daily count series; a C3 alarm on the
+  analysis day is a signal for that community;
+- runs the Knox near-repeat test (``alerts.nearrepeat``); when near repeats
+  are significant, the grids of the day's incidents are flagged ahead.
+
+Each signal is recorded through ``service.record_signal`` (so it merges into
+an open alert for the same area and window).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pingan.alerts.nearrepeat import near_repeat_signals
+from pingan.alerts.service import Signal, record_signal
+from pingan.analytics.aberration import ears_c3
+from pingan.analytics.scan import space_time_permutation_scan
+from pingan.incidents.cube import CubeFilter, load_cube
+from pingan.incidents.service import city_zone
+from pingan.kit.errors import ValidationFailed
+from pingan.org.levels import Level
+from pingan.org.models import OrgUnit
+from pingan.org.principal import Principal
+
+
+@dataclass(frozen=True)
+class DailyParams:
+    day: dt.date
+    incident_types: tuple[str, ...] = ()
+    lookback_days: int = 60
+    max_window_days: int = 7
+    max_case_fraction: float = 0.5
+    replications: int = 999
+    seed: int = 0
+    max_p: float = 0.01
+    ears_threshold: float = 2.0
+    workers: int = 1
+    near_repeat_metres: float = 200.0  # 0 turns near-repeat signals off
+    near_repeat_days: int = 7
+
+    def check(self) -> None:
+        if not 14 <= self.lookback_days <= 730:
+            raise ValidationFailed("lookback_days must be 14..730", field="lookback_days")
+        if not 1 <= self.max_window_days <= min(30, self.lookback_days // 2):
+            raise ValidationFailed("max_window_days must be 1..30", field="max_window_days")
+        if not 9 <= self.replications <= 9999:
+            raise ValidationFailed("replications must be 9..9999", field="replications")
+        if not 0 < self.max_p < 1:
+            raise ValidationFailed("max_p must be in (0, 1)", field="max_p")
+        if not 0 <= self.near_repeat_metres <= 5000 or not 1 <= self.near_repeat_days <= 60:
+            raise ValidationFailed(
+                "near_repeat_metres must be 0..5000 and near_repeat_days 1..60",
+                field="near_repeat_metres",
+            )
+
+
+def _ancestors(session: Session, grid_ids: list[int]) -> dict[int, OrgUnit]:
+    units = session.scalars(select(OrgUnit).where(OrgUnit.id.in_(grid_ids))).all()
+    return {u.id: u for u in units}
+
+
+def _common_unit(paths: list[str]) -> int:
+    # Smallest org unit holding every grid: the longest common path prefix.
+    parts = [p.strip("/").split("/") for p in paths]
+    common: list[str] = []
+    for level in zip(*parts, strict=False):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    return int(common[-1])
+
+
+def run_daily(session: Session, params: DailyParams, *, actor: Principal) -> dict[str, Any]:
+    """Detect for one day and record the signals; returns a summary."""
+    params.check()
+    zone = city_zone()
+    start_local = dt.datetime.combine(
+        params.day - dt.timedelta(days=params.lookback_days - 1), dt.time(), zone
+    )
+    end_local = dt.datetime.combine(params.day + dt.timedelta(days=1), dt.time(), zone)
+    cube = load_cube(
+        session,
+        CubeFilter(
+            since=start_local.astimezone(dt.UTC),
+            until=end_local.astimezone(dt.UTC),
+            types=params.incident_types,
+        ),
+        actor=actor,
+    )
+    keep = cube.grid_id > 0
+    grid = cube.grid_id[keep].astype(np.int64)
+    # Day index 0 .. lookback-1 in the city's zone (fixed offset per run is enough here).
+    offset = start_local.utcoffset() or dt.timedelta(0)
+    local_days = np.floor((cube.t[keep] + offset.total_seconds()) / 86400.0).astype(np.int64)
+    day0 = (start_local.date() - dt.date(1970, 1, 1)).days
+    day_idx = local_days - day0
+    summary: dict[str, Any] = {"day": params.day.isoformat(), "incidents": int(grid.size)}
+    if grid.size == 0:
+        return {**summary, "created": 0, "merged": 0, "signals": []}
+    grid_ids, loc = np.unique(grid, return_inverse=True)
+    units = _ancestors(session, [int(g) for g in grid_ids])
+    signals = _scan_signals(params, cube.x[keep], cube.y[keep], grid_ids, loc, day_idx, units)
+    signals += _ears_signals(params, grid_ids, loc, day_idx, units)
+    if params.near_repeat_metres > 0:
+        signals += near_repeat_signals(
+            x=cube.x[keep], y=cube.y[keep], day_idx=day_idx, grid=grid,
+            analysis_index=params.lookback_days - 1, day=params.day,
+            metres=params.near_repeat_metres, days=params.near_repeat_days, max_p=0.05,
+            permutations=min(params.replications, 199), seed=params.seed,
+            incident_types=params.incident_types,
+        )  # fmt: skip
+    created = merged = 0
+    out = []
+    for signal in signals:
+        alert, is_new = record_signal(session, signal=signal, actor=actor)
+        created += is_new
+        merged += not is_new
+        out.append({"alert_id": alert.id, "method": signal.method, "new": is_new})
+    return {**summary, "created": created, "merged": merged, "signals": out}
+
+
+def _scan_signals(
+    params: DailyParams,
+    x: np.ndarray,
+    y: np.ndarray,
+    grid_ids: np.ndarray,
+    loc: np.ndarray,
+    day_idx: np.ndarray,
+    units: dict[int, OrgUnit],
+) -> list[Signal]:
+    n_loc = grid_ids.size
+    counts = np.bincount(loc, minlength=n_loc)
+    centroids = np.column_stack(
+        (
+            np.bincount(loc, x, minlength=n_loc) / counts,
+            np.bincount(loc, y, minlength=n_loc) / counts,
+        )
+    )
+    result = space_time_permutation_scan(
+        centroids,
+        loc,
+        day_idx,
+        analysis_day=params.lookback_days - 1,
+        max_window_days=params.max_window_days,
+        max_case_fraction=params.max_case_fraction,
+        replications=params.replications,
+        seed=params.seed,
+        workers=params.workers,
+    )
+    out = []
+    first = params.day - dt.timedelta(days=params.lookback_days - 1)
+    for cluster in result.clusters:
+        if cluster.p_value > params.max_p:
+            continue
+        members = [int(grid_ids[i]) for i in cluster.locations]
+        paths = [units[g].path for g in members if g in units]
+        if not paths:
+            continue
+        out.append(
+            Signal(
+                method="scan.space_time_permutation",
+                org_unit_id=_common_unit(paths),
+                grid_ids=tuple(members),
+                window_start=first + dt.timedelta(days=cluster.window_start_day),
+                window_end=first + dt.timedelta(days=cluster.window_end_day),
+                statistic=cluster.llr,
+                observed=cluster.observed,
+                expected=cluster.expected,
+                p_value=cluster.p_value,
+                recurrence_days=cluster.recurrence_days,
+                incident_types=params.incident_types,
+                extra={
+                    "centre_x": float(centroids[cluster.centre, 0]),
+                    "centre_y": float(centroids[cluster.centre, 1]),
+                    "radius_m": cluster.radius,
+                },
+            )
+        )
+    return out
+
+
+def _ears_signals(
+    params: DailyParams,
+    grid_ids: np.ndarray,
+    loc: np.ndarray,
+    day_idx: np.ndarray,
+    units: dict[int, OrgUnit],
+) -> list[Signal]:
+    # Each grid counts towards its community (the path's 4th id: city/district/sub/community).
+    by_community: dict[int, list[int]] = defaultdict(list)
+    for i, gid in enumerate(grid_ids):
+        unit = units.get(int(gid))
+        if unit is None:
+            continue
+        ids = unit.ancestor_ids()
+        depth = Level.COMMUNITY.depth
+        by_community[ids[depth] if len(ids) > depth else ids[-1]].append(i)
+    out = []
+    n_days = params.lookback_days
+    for community, members in sorted(by_community.items()):
+        mask = np.isin(loc, members)
+        series = np.bincount(day_idx[mask], minlength=n_days)[:n_days]
+        result = ears_c3(series, threshold=params.ears_threshold)
+        if not result.alarm[-1]:
+            continue
+        out.append(
+            Signal(
+                method="ears.c3",
+                org_unit_id=community,
+                grid_ids=(),
+                window_start=params.day - dt.timedelta(days=2),
+                window_end=params.day,
+                statistic=float(result.statistic[-1]),
+                observed=int(series[-3:].sum()),
+                expected=float(3 * result.expected[-1]),
+                incident_types=params.incident_types,
+            )
+        )
+    return out

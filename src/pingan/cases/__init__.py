@@ -1,0 +1,1 @@
+"""Case workflows: one engine (states, transitions, SLA clocks, escalation, timeline)."""

@@ -1,0 +1,246 @@
+"""The k best available responders for a place, by road travel time.
+
+Candidates are the available responders in the caller's dispatch scope with
+a fresh position, filtered by tier, skill, kind and an optional straight-line
+radius. One Dijkstra per travel mode (from the target on the reversed graph)
+times them all; the route is traced only for the k kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from shapely import LineString
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pingan.dispatch.responder_models import Availability, Responder, ResponderPosition
+from pingan.dispatch.responders import scope_condition
+from pingan.dispatch.routing import (
+    OFFROAD_SPEED_MS,
+    WALK_SPEED_MS,
+    RoadGraph,
+    TravelMode,
+    point_times_to,
+    road_graph,
+)
+from pingan.kit import audit
+from pingan.kit.db import utcnow
+from pingan.org.models import OrgUnit
+from pingan.org.permissions import Perm
+from pingan.org.principal import Principal
+from pingan.org.service import require_projector
+
+# A position older than this says little about where the responder is now.
+MAX_POSITION_AGE = dt.timedelta(minutes=10)
+# First search radius; widened until the answer is provably the k quickest.
+FIRST_RADIUS_M = 2000.0
+
+
+@dataclass(frozen=True)
+class Filters:
+    tier: int | None = None
+    skill: str | None = None
+    kind: str | None = None
+    within_m: float | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    responder_id: int
+    display_name: str
+    tier: int
+    kind: str
+    eta_s: float
+    straight_m: float
+    route: LineString | None
+
+
+def recommend(
+    session: Session,
+    *,
+    lon: float,
+    lat: float,
+    actor: Principal,
+    k: int = 5,
+    filters: Filters = Filters(),
+    exclude: Collection[int] = (),
+    now: dt.datetime | None = None,
+    with_routes: bool = True,
+) -> list[Candidate]:
+    now = now or utcnow()
+    projector = require_projector(session)
+    tx, ty = projector.to_metric(np.array([lon]), np.array([lat]))
+    target = (float(tx[0]), float(ty[0]))
+    graph = road_graph(session)
+    # Nobody covers ground faster than the fastest road, so whoever is farther than R in a
+    # straight line needs at least R / top_speed: once the k-th best inside R is quicker
+    # than that, nobody outside can beat it. Widen R until it is (exact, few rows read).
+    top_speed = max(graph.top_speed_ms, OFFROAD_SPEED_MS, WALK_SPEED_MS)
+    radius = filters.within_m or FIRST_RADIUS_M
+    whole_city = graph.reach_m(target) + FIRST_RADIUS_M
+    while True:
+        box = None if radius >= whole_city and filters.within_m is None else radius
+        found, kth = _best_within(
+            session, graph, target, box, actor=actor, k=k, filters=filters, exclude=exclude,
+            now=now,
+        )  # fmt: skip
+        if box is None or filters.within_m is not None:
+            break
+        if len(found) == k and kth * top_speed <= radius:
+            break
+        radius = max(2 * radius, kth * top_speed if len(found) == k else 0.0)
+    return [_candidate(graph, f, (lon, lat), with_routes) for f in found]
+
+
+@dataclass(frozen=True)
+class _Found:
+    responder_id: int
+    name: str
+    tier: int
+    kind: str
+    eta_s: float
+    straight_m: float
+    lon: float
+    lat: float
+    node: int
+    next_hop: NDArray[np.int64]
+
+
+def _best_within(
+    session: Session,
+    graph: RoadGraph,
+    target: tuple[float, float],
+    radius: float | None,
+    *,
+    actor: Principal,
+    k: int,
+    filters: Filters,
+    exclude: Collection[int],
+    now: dt.datetime,
+) -> tuple[list[_Found], float]:
+    """The k quickest candidates within ``radius`` (None: anywhere), and the k-th time."""
+    c = _candidates(session, actor=actor, filters=filters, now=now, target=target, radius=radius)
+    keep = ~np.isin(c.ids, np.fromiter(exclude, dtype=np.int64, count=len(exclude)))
+    straight = np.hypot(c.x - target[0], c.y - target[1])
+    if radius is not None:
+        keep &= straight <= radius
+    idx = np.flatnonzero(keep)
+    if len(idx) == 0:
+        return [], np.inf
+    eta = np.full(len(idx), np.inf)
+    nodes = np.zeros(len(idx), dtype=np.int64)
+    hops: dict[str, NDArray[np.int64]] = {}
+    modes = c.modes[idx]
+    for mode in (TravelMode.DRIVE, TravelMode.WALK):
+        pick = modes == mode
+        if not pick.any():
+            continue
+        seconds, snapped, next_hop, _ = point_times_to(
+            graph, target_xy=target, source_x=c.x[idx[pick]], source_y=c.y[idx[pick]], mode=mode
+        )
+        eta[pick], nodes[pick] = seconds, snapped
+        hops[mode] = next_hop
+    # Ties (responders at the same spot) go to the lower id, so answers are repeatable.
+    best = [int(j) for j in np.lexsort((c.ids[idx], eta))[:k] if np.isfinite(eta[j])]
+    found = [
+        _Found(
+            responder_id=int(c.ids[idx[j]]), name=c.names[idx[j]], tier=int(c.tiers[idx[j]]),
+            kind=c.kinds[idx[j]], eta_s=float(eta[j]), straight_m=float(straight[idx[j]]),
+            lon=float(c.lon[idx[j]]), lat=float(c.lat[idx[j]]), node=int(nodes[j]),
+            next_hop=hops[str(modes[j])],
+        )
+        for j in best
+    ]  # fmt: skip
+    return found, (found[-1].eta_s if found else np.inf)
+
+
+def _candidate(
+    graph: RoadGraph, f: _Found, end: tuple[float, float], with_routes: bool
+) -> Candidate:
+    route = None
+    if with_routes:
+        route = graph.line(graph.path_to_target(f.node, f.next_hop), (f.lon, f.lat), end)
+    return Candidate(
+        responder_id=f.responder_id, display_name=f.name, tier=f.tier, kind=f.kind,
+        eta_s=round(f.eta_s, 1), straight_m=f.straight_m, route=route,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Candidates as parallel arrays: thousands of rows without per-row objects."""
+
+    ids: NDArray[np.int64]
+    names: list[str]
+    tiers: NDArray[np.int64]
+    kinds: list[str]
+    modes: NDArray[np.str_]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+
+
+def _candidates(
+    session: Session,
+    *,
+    actor: Principal,
+    filters: Filters,
+    now: dt.datetime,
+    target: tuple[float, float],
+    radius: float | None,
+) -> _Columns:
+    stmt = (
+        select(
+            Responder.id, Responder.display_name, Responder.tier, Responder.kind,
+            Responder.travel_mode, ResponderPosition.lon, ResponderPosition.lat,
+            ResponderPosition.x, ResponderPosition.y,
+        )
+        .join(ResponderPosition, ResponderPosition.responder_id == Responder.id)
+        .join(OrgUnit, OrgUnit.id == Responder.org_unit_id)
+        .where(
+            Responder.availability == Availability.AVAILABLE,
+            ResponderPosition.at >= now - MAX_POSITION_AGE,
+            scope_condition(actor, Perm.DISPATCH_WRITE),
+        )
+    )  # fmt: skip
+    if radius is not None:
+        stmt = stmt.where(
+            ResponderPosition.x.between(target[0] - radius, target[0] + radius),
+            ResponderPosition.y.between(target[1] - radius, target[1] + radius),
+        )
+    if filters.tier is not None:
+        stmt = stmt.where(Responder.tier == filters.tier)
+    if filters.kind is not None:
+        stmt = stmt.where(Responder.kind == filters.kind)
+    if filters.skill is not None:
+        # Skills are a short JSON list; filtering the few rows that pass the rest is cheap.
+        stmt = stmt.add_columns(Responder.skills)
+    rows: list[tuple[Any, ...]] = [tuple(r) for r in session.execute(stmt).all()]
+    if filters.skill is not None:
+        skill = filters.skill
+        rows = [r for r in rows if skill in list(r[-1] or [])]
+    cols: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 9
+    return _Columns(
+        ids=np.asarray(cols[0], dtype=np.int64), names=list(cols[1]),
+        tiers=np.asarray(cols[2], dtype=np.int64), kinds=list(cols[3]),
+        modes=np.asarray(cols[4], dtype=np.str_), lon=np.asarray(cols[5], dtype=np.float64),
+        lat=np.asarray(cols[6], dtype=np.float64), x=np.asarray(cols[7], dtype=np.float64),
+        y=np.asarray(cols[8], dtype=np.float64),
+    )  # fmt: skip
+
+
+def record_read(
+    session: Session, *, actor: Principal, target: tuple[float, float], found: list[Candidate]
+) -> None:
+    """Recommendations reveal where responders are: log who looked, and at whom."""
+    audit.record(
+        session, actor=actor.actor, action="dispatch.recommend", object_type="responder_positions",
+        detail={"lon": target[0], "lat": target[1], "responders": [c.responder_id for c in found]},
+    )  # fmt: skip
