@@ -119,6 +119,9 @@ def engine(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
     from pingan.settings import get_settings
 
     monkeypatch.setenv("PINGAN_DATABASE_URL", db_url)
+    # Periodic jobs (daily early warning...) would run in every test server; tests
+    # that need them call pingan.kit.jobs.enqueue_due themselves.
+    monkeypatch.setenv("PINGAN_RUN_SCHEDULES", "false")
     get_settings.cache_clear()
     return engine_for(db_url)
 

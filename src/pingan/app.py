@@ -40,9 +40,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Long work runs in a background worker, never inside a request.
-        worker = jobs.Worker(engine) if settings.run_jobs else None
-        if worker is not None:
+        worker = None
+        if settings.run_jobs:
             schedules.install()
+            worker = jobs.Worker(engine, scheduling=settings.run_schedules)
             worker.start()
         app.state.job_worker = worker
         yield

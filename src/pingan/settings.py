@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     max_batch_size: int = 100_000
     # Run queued jobs (analyses, imports) in a background thread of the server.
     run_jobs: bool = True
+    # Enqueue the periodic jobs (escalations, daily early warning) from that worker.
+    run_schedules: bool = True
     # Demo account created by `pingan demo`.
     demo_username: str = "demo"
     demo_password: str = "pingan-demo"

@@ -6,6 +6,7 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -80,31 +81,32 @@ def test_server_worker_runs_jobs_and_api_reports_them(engine: Engine) -> None:
         assert client.get("/api/v1/jobs/999", headers=headers).status_code == 404
 
 
-def test_schedules_submit_each_period_once_across_processes(engine: Engine) -> None:
+def test_schedules_submit_each_period_once_across_processes(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import datetime as dt
 
+    # Only this test's schedule: the app registers its own when a server starts.
+    monkeypatch.setattr(jobs, "_schedules", {})
     jobs.schedule("test.square", every_seconds=60, params={"n": 3})
-    try:
-        start = dt.datetime(2026, 11, 29, 12, 0, 5, tzinfo=dt.UTC)
-        first = jobs.enqueue_due(engine, now=start)
-        # Other workers (threads here) reaching the same minute find it taken.
-        results: list[list[int]] = []
-        threads = [
-            threading.Thread(
-                target=lambda: results.append(jobs.enqueue_due(engine, now=start)),
-            )
-            for _ in range(3)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        later = jobs.enqueue_due(engine, now=start + dt.timedelta(seconds=30))
-        next_minute = jobs.enqueue_due(engine, now=start + dt.timedelta(seconds=60))
-        assert len(first) == 1 and all(r == [] for r in results) and later == []
-        assert len(next_minute) == 1
-        with session_scope(engine) as session:
-            job = jobs.get(session, next_minute[0])
-            assert job.params_dict() == {"n": 3} and job.created_by == "system:scheduler"
-    finally:
-        jobs._schedules.pop("test.square", None)
+    start = dt.datetime(2026, 11, 29, 12, 0, 5, tzinfo=dt.UTC)
+    first = jobs.enqueue_due(engine, now=start)
+    # Other workers (threads here) reaching the same minute find it taken.
+    results: list[list[int]] = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(jobs.enqueue_due(engine, now=start)),
+        )
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    later = jobs.enqueue_due(engine, now=start + dt.timedelta(seconds=30))
+    next_minute = jobs.enqueue_due(engine, now=start + dt.timedelta(seconds=60))
+    assert len(first) == 1 and all(r == [] for r in results) and later == []
+    assert len(next_minute) == 1
+    with session_scope(engine) as session:
+        job = jobs.get(session, next_minute[0])
+        assert job.params_dict() == {"n": 3} and job.created_by == "system:scheduler"

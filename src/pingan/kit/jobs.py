@@ -231,9 +231,12 @@ def run_pending(engine: Engine) -> int:
 class Worker:
     """A background thread in the server process that runs queued jobs."""
 
-    def __init__(self, engine: Engine, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, engine: Engine, poll_seconds: float = 1.0, *, scheduling: bool = True
+    ) -> None:
         self.engine = engine
         self.poll_seconds = poll_seconds
+        self.scheduling = scheduling
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pingan-jobs", daemon=True)
@@ -252,7 +255,8 @@ class Worker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                enqueue_due(self.engine)
+                if self.scheduling:
+                    enqueue_due(self.engine)
                 run_pending(self.engine)
             except Exception:  # a broken database must not kill the worker
                 log.exception("job worker error")
