@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from pingan.kit.db import transaction
 from pingan.kit.errors import Unauthenticated
 from pingan.org import auth
 from pingan.org.principal import Principal
@@ -22,15 +23,8 @@ api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed on success, rolled back on any error."""
-    session: Session = request.app.state.sessionmaker()
-    try:
+    with transaction(request.app.state.sessionmaker) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(db_session)]
