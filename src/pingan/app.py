@@ -18,7 +18,7 @@ from pingan.api import audit as audit_views
 from pingan.api import docs, observability, problems
 from pingan.api import jobs as jobs_views
 from pingan.cases import views as cases_views
-from pingan.dispatch import map_views
+from pingan.dispatch import command_views, map_views
 from pingan.dispatch import views as dispatch_views
 from pingan.incidents import views as incidents_views
 from pingan.incidents.analysis import views as analysis_views
@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         audit_views.router,
         jobs_views.router,
         dispatch_views.router,
+        command_views.router,
+        command_views.public_router,
         map_views.router,
         cases_views.router,
         alerts_views.router,

@@ -26,6 +26,7 @@ def _register() -> None:
     from pingan import cli_ops
     from pingan.alerts.cli import alerts_app
     from pingan.cases.cli import cases_app
+    from pingan.dispatch import command_cli  # noqa: F401  (adds `dispatch command`)
     from pingan.dispatch.cli import dispatch_app
     from pingan.dispatch.cli import register_import as register_roads_import
     from pingan.incidents.analysis.cli import analyze_app

@@ -75,4 +75,5 @@ class RoadEdge(Base):
 # Responders, units and assignments live in their own modules; importing them
 # here registers their tables with the metadata that migrations compare against.
 from pingan.dispatch import assignment_models as assignment_models  # noqa: E402
+from pingan.dispatch import command_models as command_models  # noqa: E402
 from pingan.dispatch import responder_models as responder_models  # noqa: E402

@@ -176,6 +176,11 @@ def create(session: Session, *, incident_in: IncidentIn, actor: Principal) -> In
     return incident
 
 
+def in_unit_clause(level: str, unit_id: int) -> ColumnElement[bool]:
+    """SQL condition: the incident lies in the subtree of one org unit."""
+    return _LEVEL_COLUMN[level] == unit_id
+
+
 def scope_clause(principal: Principal, perm: str) -> ColumnElement[bool]:
     """SQL condition: the incident lies in a subtree where ``perm`` is held."""
     if principal.is_system:
