@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Demo account created by `pingan demo`.
     demo_username: str = "demo"
     demo_password: str = "pingan-demo"
+    # Response plans of dispatch: a JSON file replacing the built-in ones (see
+    # `pingan dispatch plans --help`); unset means the built-in plans.
+    dispatch_plans_file: str | None = None
 
 
 @lru_cache

@@ -23,7 +23,7 @@ from pingan.dispatch.assignment_models import (
     AssignmentStatus,
     TimelineEntry,
 )
-from pingan.dispatch.plans import ACK_SECONDS, Plan, Slot, plan_for
+from pingan.dispatch.plans import Plan, Slot, ack_seconds, plan_for
 from pingan.dispatch.recommend import Filters, recommend
 from pingan.dispatch.responder_models import Availability, Responder
 from pingan.dispatch.responders import get_responder, unit_path
@@ -137,9 +137,9 @@ def fill_slot(
             assignment = Assignment(
                 incident_id=incident.id, responder_id=best.responder_id, slot=index,
                 want_tier=slot.tier, want_skill=slot.skill, within_m=slot.within_m,
-                ack_seconds=ACK_SECONDS[best.tier], tier=best.tier, eta_s=best.eta_s,
+                ack_seconds=ack_seconds(best.tier), tier=best.tier, eta_s=best.eta_s,
                 route=best.route, dispatched_at=now,
-                ack_deadline=now + dt.timedelta(seconds=ACK_SECONDS[best.tier]),
+                ack_deadline=now + dt.timedelta(seconds=ack_seconds(best.tier)),
                 created_by=actor.actor,
             )  # fmt: skip
             session.add(assignment)
@@ -175,7 +175,7 @@ def _send_named(
     if not _claim(session, responder_id):
         raise Conflict(f"responder {responder_id} is not available", field="responder_ids")
     tried.add(responder_id)
-    ack = ACK_SECONDS[responder.tier]
+    ack = ack_seconds(responder.tier)
     assignment = Assignment(
         incident_id=incident.id, responder_id=responder_id, slot=-1,
         want_tier=responder.tier, ack_seconds=ack, tier=responder.tier, dispatched_at=now,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from pingan.dispatch.cli import dispatch_app
 from pingan.dispatch.command_models import CommandKind, LogKind
-from pingan.kit.cli import cli_session, console, operator_name
+from pingan.kit.cli import cli_session, console, err_console, operator_name
+from pingan.kit.errors import ValidationFailed
 from pingan.org.principal import Principal
 
 command_app = typer.Typer(
@@ -136,4 +139,36 @@ def patrols_command(
     for r in plan.routes:
         first = "; ".join(f"{s.lon:.4f},{s.lat:.4f}" for s in r.stops[:3])
         table.add_row(escape(r.name), str(len(r.stops)), f"{r.seconds / 60:.0f}", first)
+    console.print(table)
+
+
+@dispatch_app.command("plans")
+def plans_command(
+    check: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="Check this JSON plan file instead of showing"
+    ),
+) -> None:
+    """Show the response plans in force (PINGAN_DISPATCH_PLANS_FILE), or check a plan file."""
+    from pingan.dispatch.plans import active_plans, parse_plans
+
+    try:
+        plan_set = (
+            parse_plans(check.read_text(encoding="utf-8"), str(check)) if check else active_plans()
+        )
+    except ValidationFailed as exc:
+        err_console.print(f"[red]error:[/red] {escape(exc.detail)}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"plans from {escape(plan_set.source)}; acknowledge within {plan_set.ack_seconds} s"
+    )
+    table = Table("type", "plan", "min severity", "slots")
+    rows = [(code, p) for code, ps in sorted(plan_set.plans.items()) for p in ps]
+    for code, plan in [*rows, ("(any other)", plan_set.default)]:
+        slots = ", ".join(
+            f"{s.count}x tier {s.tier}"
+            + (f" {s.skill}" if s.skill else "")
+            + (f" within {s.within_m:.0f} m" if s.within_m else "")
+            for s in plan.slots
+        )
+        table.add_row(code, plan.name, str(plan.min_severity), slots)
     console.print(table)

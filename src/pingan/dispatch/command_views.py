@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import shapely
 from fastapi import APIRouter, Query
 
 from pingan.api.deps import CurrentPrincipal, DbSession
-from pingan.dispatch import commands, onetap, patrols
+from pingan.dispatch import commands, onetap, patrols, plans
 from pingan.dispatch.command_models import CommandStatus
 from pingan.dispatch.command_schemas import (
     AckLinkOut,
@@ -143,3 +144,16 @@ def view_ack_link(token: str, session: DbSession) -> AckView:
 def tap_ack_link(token: str, session: DbSession) -> dict[str, Any]:
     assignment = onetap.acknowledge(session, token)
     return {"assignment_id": assignment.id, "status": assignment.status}
+
+
+@router.get("/plans")
+def response_plans(principal: CurrentPrincipal) -> dict[str, Any]:
+    """The response plans in force: by incident type, the default, acknowledgement times."""
+    principal.require("dispatch:read")
+    plan_set = plans.active_plans()
+    return {
+        "source": plan_set.source,
+        "ack_seconds": plan_set.ack_seconds,
+        "default": asdict(plan_set.default),
+        "plans": {code: [asdict(p) for p in ps] for code, ps in sorted(plan_set.plans.items())},
+    }
