@@ -29,7 +29,20 @@ def _dispatch_escalations(
     return dataclasses.asdict(report)
 
 
+DISPATCH_ROSTER = "dispatch.roster"
+
+
+@jobs.register(DISPATCH_ROSTER, "Apply duty shift starts and ends")
+def _dispatch_roster(
+    engine: Engine, params: dict[str, Any], progress: jobs.Progress
+) -> dict[str, Any]:
+    from pingan.dispatch.shifts import run_roster
+
+    return dataclasses.asdict(run_roster(engine))
+
+
 def install() -> None:
     jobs.schedule(DISPATCH_ESCALATIONS, every_seconds=10)
+    jobs.schedule(DISPATCH_ROSTER, every_seconds=60)
     jobs.schedule("cases.escalations", every_seconds=60)
     jobs.schedule(_alert_runs.KIND, every_seconds=86_400)

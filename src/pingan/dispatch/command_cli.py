@@ -172,3 +172,24 @@ def plans_command(
         )
         table.add_row(code, plan.name, str(plan.min_severity), slots)
     console.print(table)
+
+
+@dispatch_app.command("roster")
+def roster_command(
+    csv_file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CSV: responder_id, starts_at, ends_at[, kind]"
+    ),
+) -> None:
+    """Load duty shifts from a CSV file (all or nothing; errors name their line)."""
+    from pingan.dispatch.shifts import import_roster
+
+    with cli_session() as session:
+        report = import_roster(
+            session, csv_file.read_text(encoding="utf-8"), actor=_actor(), source=csv_file.name
+        )
+        if report.errors:
+            for error in report.errors[:50]:
+                err_console.print(f"[red]error:[/red] {escape(error)}")
+            session.rollback()
+            raise typer.Exit(1)
+    console.print(f"{report.added} shifts added")

@@ -105,3 +105,23 @@ class AckView(BaseModel):
     lat: float
     eta_s: float | None
     ack_deadline: dt.datetime
+
+
+class ShiftBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    kind: str = Field("on_duty", pattern="^(on_duty|on_call)$")
+
+
+class ShiftOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    responder_id: int
+    kind: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    started_applied_at: dt.datetime | None
+    ended_applied_at: dt.datetime | None

@@ -1,7 +1,8 @@
-"""HTTP routes of command mode, patrol planning and one-tap acknowledgement links."""
+"""HTTP routes of command mode, patrol planning, response plans, rosters and one-tap links."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict
 from typing import Any
 
@@ -9,7 +10,7 @@ import shapely
 from fastapi import APIRouter, Query
 
 from pingan.api.deps import CurrentPrincipal, DbSession
-from pingan.dispatch import commands, onetap, patrols, plans
+from pingan.dispatch import commands, onetap, patrols, plans, shifts
 from pingan.dispatch.command_models import CommandStatus
 from pingan.dispatch.command_schemas import (
     AckLinkOut,
@@ -21,7 +22,11 @@ from pingan.dispatch.command_schemas import (
     LogIn,
     LogOut,
     PatrolIn,
+    ShiftBody,
+    ShiftOut,
 )
+from pingan.dispatch.shift_models import ShiftKind
+from pingan.kit.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/v1/dispatch", tags=["dispatch: command mode"])
 # No login: a volunteer's phone opens the link that was sent to it.
@@ -157,3 +162,39 @@ def response_plans(principal: CurrentPrincipal) -> dict[str, Any]:
         "default": asdict(plan_set.default),
         "plans": {code: [asdict(p) for p in ps] for code, ps in sorted(plan_set.plans.items())},
     }
+
+
+@router.post("/responders/{responder_id}/shifts", status_code=201)
+def add_shifts(
+    responder_id: int,
+    body: list[ShiftBody],
+    principal: CurrentPrincipal,
+    session: DbSession,
+) -> list[ShiftOut]:
+    """Put shifts on a responder's roster (at most 200 at once; none may overlap)."""
+    if not 1 <= len(body) <= 200:
+        raise ValidationFailed("send 1-200 shifts", field="body")
+    made = shifts.add_shifts(
+        session, responder_id=responder_id, actor=principal,
+        shifts=[shifts.ShiftIn(b.starts_at, b.ends_at, ShiftKind(b.kind)) for b in body],
+    )  # fmt: skip
+    return [ShiftOut.model_validate(m) for m in made]
+
+
+@router.get("/responders/{responder_id}/shifts")
+def list_shifts(
+    responder_id: int,
+    principal: CurrentPrincipal,
+    session: DbSession,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> list[ShiftOut]:
+    found = shifts.list_shifts(
+        session, responder_id=responder_id, actor=principal, since=since, until=until
+    )
+    return [ShiftOut.model_validate(s) for s in found]
+
+
+@router.delete("/shifts/{shift_id}", status_code=204)
+def delete_shift(shift_id: int, principal: CurrentPrincipal, session: DbSession) -> None:
+    shifts.delete_shift(session, shift_id=shift_id, actor=principal)

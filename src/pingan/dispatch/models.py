@@ -77,3 +77,4 @@ class RoadEdge(Base):
 from pingan.dispatch import assignment_models as assignment_models  # noqa: E402
 from pingan.dispatch import command_models as command_models  # noqa: E402
 from pingan.dispatch import responder_models as responder_models  # noqa: E402
+from pingan.dispatch import shift_models as shift_models  # noqa: E402
