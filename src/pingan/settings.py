@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Response plans of dispatch: a JSON file replacing the built-in ones (see
     # `pingan dispatch plans --help`); unset means the built-in plans.
     dispatch_plans_file: str | None = None
+    # Hold available responders in memory for recommendations, reloaded every so many
+    # seconds (0: read them from the database per request, exact to the moment).
+    dispatch_index_refresh_s: float = 0.0
 
 
 @lru_cache
