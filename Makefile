@@ -24,7 +24,8 @@ install: $(VENV)/.installed
 
 # The console is built only once its sources exist, and again only when they change.
 WEB_SOURCES := $(wildcard web/package.json web/package-lock.json web/index.html web/*.ts \
-	web/tsconfig.json web/src/*.ts web/src/*/*.ts web/src/*.css)
+	web/tsconfig.json web/src/*.ts web/src/*/*.ts web/src/*.css \
+	web/worker.vite.config.ts web/worker/*.html web/worker/*.ts web/worker/*.css web/worker/public/*)
 CONSOLE := src/pingan/static/index.html
 
 web: $(if $(wildcard web/package.json),$(CONSOLE))

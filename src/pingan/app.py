@@ -30,6 +30,8 @@ from pingan.places import views as places_views
 from pingan.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
+# The grid workers' phone app (PWA), built from web/worker/.
+WORKER_DIR = Path(__file__).parent / "static_worker"
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -113,6 +115,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     if (STATIC_DIR / "index.html").exists():
         app.mount("/console", StaticFiles(directory=STATIC_DIR, html=True), name="console")
+    if (WORKER_DIR / "index.html").exists():
+        app.mount("/worker", StaticFiles(directory=WORKER_DIR, html=True), name="worker")
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -13,6 +13,7 @@ from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.cases import actions, attachments, escalation, patrols, service
 from pingan.cases.categories import list_categories
 from pingan.cases.clocks import clocks_of
+from pingan.cases.engine import Transition
 from pingan.cases.kpis import grid_kpis
 from pingan.cases.models import Case, CaseAttachment, PatrolCheckin
 from pingan.cases.schemas import (
@@ -145,6 +146,32 @@ def categories(principal: CurrentPrincipal, session: DbSession) -> list[dict[str
         }
         for c in list_categories(session)
     ]
+
+
+@router.get("/workflows/{case_type}")
+def workflow(case_type: str, principal: CurrentPrincipal) -> dict[str, object]:
+    """A case type's states and transitions, with the fields each transition requires."""
+    principal.require("cases:read")
+    flow = get_workflow(case_type)
+    return {
+        "key": flow.key,
+        "states": list(flow.states),
+        "initial": flow.initial,
+        "final": sorted(flow.final),
+        "transitions": [_transition_out(t) for t in flow.transitions],
+    }
+
+
+def _transition_out(t: Transition) -> dict[str, object]:
+    return {
+        "name": t.name,
+        "sources": list(t.sources),
+        "target": t.target,
+        "required": list(t.required),
+        "label": t.label,
+        "perm": t.perm,
+        "allow_reporter": t.allow_reporter,
+    }
 
 
 @router.post("/checkins", status_code=201)
