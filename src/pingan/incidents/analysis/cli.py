@@ -347,3 +347,81 @@ def _rates_table(result: dict[str, Any]) -> None:
     console.print(table)
     if len(result["rows"]) > SHOWN_ROWS:
         console.print(f"({len(result['rows']) - SHOWN_ROWS} more units in the output file)")
+
+
+@analyze_app.command("forecast")
+def forecast_command(
+    out: list[Path] = OUT,
+    until: str | None = typer.Option(None, "--origin", help="Forecast origin (default: now)"),
+    types: list[str] = TYPES,
+    org_unit: str | None = ORG_UNIT,
+    method: str = typer.Option("etas", help="etas (self-exciting), kde or naive"),
+    horizon_days: int = typer.Option(7, help="Days ahead"),
+    history_days: int = typer.Option(180, help="Days of history to fit on"),
+    cell_size_m: float = typer.Option(250.0, help="Cell size, metres"),
+    top_share: float = typer.Option(0.05, help="Share of cells to return"),
+) -> None:
+    """The cells expected to be hottest over the next days: .geojson, .json or .csv."""
+    from pingan.incidents.analysis.forecast import ForecastParams, forecast
+
+    with cli_session() as session:
+        _check_outputs(out, (".geojson", ".json", ".csv"))
+        raw = _filters(session, None, until, types, org_unit, None, 0.0)
+        raw.update(method=method, horizon_days=horizon_days, history_days=history_days,
+                   cell_size_m=cell_size_m, top_share=top_share)  # fmt: skip
+        params = _validated(ForecastParams, raw)
+        actor = Principal.system(f"cli:{operator_name()}")
+        doc = forecast(session, params, actor=actor)
+        _write_features(out, doc)
+    summary = doc["summary"]
+    console.print(
+        f"{summary['method']}: top {summary['returned']} of {summary['cells']:,} cells for "
+        f"{summary['horizon_days']} days from {_local(summary['origin'])}"
+    )
+    if summary["model"]:
+        model = summary["model"]
+        console.print(
+            f"self-exciting fit: theta = {model['theta']:.3f} offspring per event, "
+            f"decay {model['omega_per_day']:.3f}/day ({model['iterations']} EM iterations)"
+        )
+
+
+@analyze_app.command("forecast-eval")
+def forecast_eval_command(
+    until: str | None = typer.Option(None, "--origin", help="End of the last held-out week"),
+    types: list[str] = TYPES,
+    org_unit: str | None = ORG_UNIT,
+    weeks: int = typer.Option(8, help="Held-out weeks"),
+    horizon_days: int = typer.Option(7, help="Days per held-out period"),
+    history_days: int = typer.Option(180, help="Days of history to fit on"),
+    cell_size_m: float = typer.Option(250.0, help="Cell size, metres"),
+) -> None:
+    """Hit rate and PAI at 1, 5 and 10 % of the area for every forecast method."""
+    from pingan.incidents.analysis.forecast import EvaluationParams, evaluate
+
+    with cli_session() as session:
+        raw = _filters(session, None, until, types, org_unit, None, 0.0)
+        raw.update(weeks=weeks, horizon_days=horizon_days, history_days=history_days,
+                   cell_size_m=cell_size_m)  # fmt: skip
+        params = _validated(EvaluationParams, raw)
+        actor = Principal.system(f"cli:{operator_name()}")
+        result = evaluate(session, params, actor=actor, weeks=params.weeks)
+    table = Table("method", *[k for k in next(iter(result["mean"].values()))])
+    for method, scores in result["mean"].items():
+        table.add_row(method, *["-" if v is None else f"{v:.3f}" for v in scores.values()])
+    console.print(table)
+    console.print(
+        f"{result['cells']:,} cells of {result['cell_size_m']:.0f} m; held-out events per "
+        f"period: {result['held_out_events']}"
+    )
+
+
+def _validated(model: type[Filters], raw: dict[str, Any]) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from None

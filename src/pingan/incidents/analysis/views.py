@@ -19,6 +19,12 @@ from sqlalchemy import select
 from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.incidents.analysis import runs
 from pingan.incidents.analysis.emerging import emerging
+from pingan.incidents.analysis.forecast import (
+    EvaluationParams,
+    ForecastParams,
+    evaluate,
+    forecast,
+)
 from pingan.incidents.analysis.geojson import MEDIA_TYPE as GEOJSON
 from pingan.incidents.analysis.heat import heat_map
 from pingan.incidents.analysis.hotspots import hotspots
@@ -167,6 +173,22 @@ def hotspot_layer(
     """Hotspot cells or grids as GeoJSON (at most 999 permutations; more is a run)."""
     doc = hotspots(session, params, actor=principal, sync=True)
     return JSONResponse(doc, media_type=GEOJSON)
+
+
+@router.get("/forecast", response_class=JSONResponse)
+def forecast_layer(
+    params: Annotated[ForecastParams, Query()], principal: CurrentPrincipal, session: DbSession
+) -> JSONResponse:
+    """The cells expected to be hottest over the next days (etas, kde or naive), as GeoJSON."""
+    return JSONResponse(forecast(session, params, actor=principal), media_type=GEOJSON)
+
+
+@router.get("/forecast/evaluation")
+def forecast_evaluation(
+    params: Annotated[EvaluationParams, Query()], principal: CurrentPrincipal, session: DbSession
+) -> dict[str, Any]:
+    """Hit rate and PAI of each forecast method over held-out recent weeks."""
+    return evaluate(session, params, actor=principal, weeks=params.weeks)
 
 
 @router.get("/emerging", response_class=JSONResponse)
