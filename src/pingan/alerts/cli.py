@@ -76,3 +76,34 @@ def list_(
                 "" if a.p_value is None else f"{a.p_value:.3g}", str(a.signal_count),
             )  # fmt: skip
     console.print(table)
+
+
+@alerts_app.command("watch")
+def watch_command() -> None:
+    """Check the incidents stored since the last check against the key-site watch rules."""
+    from pingan.alerts.watch import run_watch
+    from pingan.kit.db import get_engine
+
+    report = run_watch(get_engine())
+    console.print(
+        f"{report.incidents} new incidents, {report.signals} signals, "
+        f"{report.alerts_opened} new alerts"
+    )
+
+
+@alerts_app.command("watch-rules")
+def watch_rules_command() -> None:
+    """The key-site watch rules."""
+    from rich.markup import escape
+
+    from pingan.alerts.watch import list_rules
+
+    with cli_session() as session:
+        rules = list_rules(session, actor=Principal.system("cli"))
+        table = Table("id", "name", "kind", "types", "sites", "radius m", "active")
+        for r in rules:
+            sites = f"site {r.place_id}" if r.place_id else f"level <= {r.max_level}"
+            types = ",".join(r.incident_types) or "all"
+            active = "yes" if r.active else "no"
+            table.add_row(str(r.id), escape(r.name), r.kind, types, sites, f"{r.radius_m:.0f}", active)
+        console.print(table)

@@ -61,3 +61,7 @@ class Alert(Base):
     def types_list(self) -> list[str]:
         out: list[str] = json.loads(self.incident_types)
         return out
+
+
+# Watch rules for key sites live in their own module; importing it here registers the table.
+from pingan.alerts import watch_models as watch_models  # noqa: E402

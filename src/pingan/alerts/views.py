@@ -7,10 +7,11 @@ import datetime as dt
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from pingan.alerts import runs, service
+from pingan.alerts import runs, service, watch
 from pingan.alerts.models import AlertStatus
 from pingan.alerts.schemas import AlertOut, DismissIn, ReasonIn, RunIn, RunOut
 from pingan.alerts.stream import events, parse_cursor
+from pingan.alerts.watch_schemas import ActiveIn, WatchRuleIn, WatchRuleOut
 from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.kit.db import utcnow
 
@@ -52,6 +53,29 @@ def stream(
     return StreamingResponse(
         body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
+
+
+@router.get("/watch-rules", response_model=list[WatchRuleOut])
+def list_watch_rules(principal: CurrentPrincipal, session: DbSession) -> list[WatchRuleOut]:
+    """Watch rules for key sites: checked against new incidents every 30 seconds."""
+    return [WatchRuleOut.model_validate(r) for r in watch.list_rules(session, actor=principal)]
+
+
+@router.post("/watch-rules", response_model=WatchRuleOut, status_code=201)
+def add_watch_rule(
+    body: WatchRuleIn, principal: CurrentPrincipal, session: DbSession
+) -> WatchRuleOut:
+    rule = watch.add_rule(session, watch.RuleIn(**body.model_dump()), actor=principal)
+    return WatchRuleOut.model_validate(rule)
+
+
+@router.post("/watch-rules/{rule_id}/active", response_model=WatchRuleOut)
+def set_watch_rule_active(
+    rule_id: int, body: ActiveIn, principal: CurrentPrincipal, session: DbSession
+) -> WatchRuleOut:
+    """Switch a rule on or off (rules are kept, not deleted, for the record)."""
+    rule = watch.set_active(session, rule_id, body.active, actor=principal)
+    return WatchRuleOut.model_validate(rule)
 
 
 @router.get("/{alert_id}", response_model=AlertOut)
