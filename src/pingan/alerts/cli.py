@@ -105,5 +105,6 @@ def watch_rules_command() -> None:
             sites = f"site {r.place_id}" if r.place_id else f"level <= {r.max_level}"
             types = ",".join(r.incident_types) or "all"
             active = "yes" if r.active else "no"
-            table.add_row(str(r.id), escape(r.name), r.kind, types, sites, f"{r.radius_m:.0f}", active)
+            radius = f"{r.radius_m:.0f}"
+            table.add_row(str(r.id), escape(r.name), r.kind, types, sites, radius, active)
         console.print(table)
