@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 # Importing the modules registers their job kinds.
 from pingan.alerts import runs as _alert_runs
+from pingan.alerts import watch as _alert_watch
 from pingan.cases import escalation as _case_escalation  # noqa: F401
 from pingan.kit import jobs
 
@@ -46,3 +47,4 @@ def install() -> None:
     jobs.schedule(DISPATCH_ROSTER, every_seconds=60)
     jobs.schedule("cases.escalations", every_seconds=60)
     jobs.schedule(_alert_runs.KIND, every_seconds=86_400)
+    jobs.schedule(_alert_watch.KIND, every_seconds=30)  # key-site watch rules
