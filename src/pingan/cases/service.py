@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from pingan.cases.categories import get_category
 from pingan.cases.engine import CREATE
 from pingan.cases.models import Case, CaseCategory, CaseClock, CaseCounter, CaseEvent
 from pingan.cases.schemas import CaseIn
+from pingan.cases.search import text_matches
 from pingan.cases.workflows import get_workflow
 from pingan.kit import audit
 from pingan.kit.db import utcnow
@@ -258,7 +259,7 @@ def list_cases(
     after_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> list[Case]:
-    """Cases in scope, by id; ``q`` is a case-insensitive substring search (LIKE)."""
+    """Cases in scope, by id; ``q`` is a case-insensitive substring search (``search``)."""
     now = now or utcnow()
     stmt = select(Case).where(scope_clause(actor)).order_by(Case.id).limit(limit)
     if inbox == "mine":
@@ -287,16 +288,8 @@ def list_cases(
         stmt = stmt.where(Case.category_id == get_category(session, category).id)
     if is_open is not None:
         stmt = stmt.where(Case.is_open.is_(is_open))
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Case.title).like(like),
-                func.lower(Case.description).like(like),
-                func.lower(Case.address).like(like),
-                func.lower(Case.number).like(like),
-            )
-        )
+    if q and q.strip():
+        stmt = stmt.where(text_matches(session, q))
     if after_id is not None:
         stmt = stmt.where(Case.id > after_id)
     return list(session.scalars(stmt))

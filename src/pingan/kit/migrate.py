@@ -38,10 +38,21 @@ def current_revision(url: str) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+# Indexes written as SQL in a migration because no model can express them (expression
+# indexes with operator classes); comparisons of models and schema leave them alone.
+SQL_ONLY_INDEXES = frozenset({"ix_cases_search_trgm"})
+# Likewise SQLite's full-text tables (the FTS5 table and its shadow tables).
+SQL_ONLY_TABLE_PREFIXES = ("cases_fts",)
+
+
 def include_object_for(dialect: str) -> Callable[..., bool]:
     """GiST indexes exist only on PostgreSQL; elsewhere they are not part of the schema."""
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "index" and name in SQL_ONLY_INDEXES:
+            return False
+        if type_ == "table" and name is not None and name.startswith(SQL_ONLY_TABLE_PREFIXES):
+            return False
         if type_ == "index" and isinstance(obj, Index) and not reflected:
             using = obj.dialect_options["postgresql"]["using"]
             return dialect == "postgresql" or using != "gist"
