@@ -111,17 +111,18 @@ def activate(
     if running is not None:
         raise Conflict(f"command {running} is already active for {unit_code}", field="unit")
     plan: dict[str, object] = {}
+    placed = None
     if posts > 0:
-        result = preposition(
+        placed = preposition(
             session, actor=actor, p=posts, objective=objective, site_kind=site_kind
         )
         plan = {
             "objective": objective,
-            "sites": result.sites,
-            "worst_s": result.worst_s,
-            "mean_s": result.mean_s,
-            "exact": result.exact,
-            "posts": [asdict(p) for p in result.posts],
+            "sites": placed.sites,
+            "worst_s": placed.worst_s,
+            "mean_s": placed.mean_s,
+            "exact": placed.exact,
+            "posts": [asdict(p) for p in placed.posts],
         }
     command = Command(
         name=name, kind=kind.value, org_unit_id=unit.id, org_path=unit.path,
@@ -134,11 +135,11 @@ def activate(
          text=f"{kind.value} command activated for {unit.code} ({unit.name_en})")  # fmt: skip
     _log(session, command, actor=actor.actor, kind=LogKind.SYSTEM, at=now,
          text="tiers called up: " + ", ".join(str(t) for t in command.tiers))  # fmt: skip
-    if plan:
+    if placed is not None:
         _log(
             session, command, actor=actor.actor, kind=LogKind.SYSTEM, at=now,
-            text=(f"{posts} standby posts for {plan['sites']} sites; worst travel "
-                  f"{float(plan['worst_s']):.0f} s"),  # type: ignore[arg-type]
+            text=(f"{posts} standby posts for {placed.sites} sites; worst travel "
+                  f"{placed.worst_s:.0f} s"),
         )  # fmt: skip
     audit.record(
         session, actor=actor.actor, action="dispatch.command.activate", object_type="command",
