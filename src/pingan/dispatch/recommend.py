@@ -40,8 +40,12 @@ from pingan.settings import get_settings
 
 # A position older than this says little about where the responder is now.
 MAX_POSITION_AGE = dt.timedelta(minutes=10)
-# First search radius; widened until the answer is provably the k quickest.
+# Smallest first search radius; widened until the answer is provably the k quickest.
 FIRST_RADIUS_M = 2000.0
+# The radius the last answers needed, per road graph: the next search starts there, so
+# a sparse city does not pay for a second road search on every request. Any start is
+# exact; this only saves work.
+_radius_hint: dict[tuple[int, int], float] = {}
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,8 @@ def _widen(
     than that, nobody outside can beat it.
     """
     top_speed = max(graph.top_speed_ms, OFFROAD_SPEED_MS, WALK_SPEED_MS)
-    radius = filters.within_m or FIRST_RADIUS_M
+    hint = _radius_hint.get(graph.version, FIRST_RADIUS_M)
+    radius = filters.within_m or hint
     whole_city = graph.reach_m(target) + FIRST_RADIUS_M
     while True:
         box = None if radius >= whole_city and filters.within_m is None else radius
@@ -135,6 +140,9 @@ def _widen(
         if box is None or filters.within_m is not None:
             return found
         if len(found) == k and kth * top_speed <= radius:
+            # Next time start near what was needed (a moving average, never below the floor).
+            needed = max(FIRST_RADIUS_M, kth * top_speed * 1.25)
+            _radius_hint[graph.version] = 0.8 * hint + 0.2 * needed
             return found
         radius = max(2 * radius, kth * top_speed if len(found) == k else 0.0)
 
@@ -150,7 +158,7 @@ class _Found:
     lon: float
     lat: float
     node: int
-    next_hop: NDArray[np.int64]
+    next_hop: NDArray[np.int32]
 
 
 def _best_within(
@@ -187,7 +195,7 @@ def _best_within(
         return [], np.inf
     eta = np.full(len(idx), np.inf)
     nodes = np.zeros(len(idx), dtype=np.int64)
-    hops: dict[str, NDArray[np.int64]] = {}
+    hops: dict[str, NDArray[np.int32]] = {}
     modes = c.modes[idx]
     for mode in (TravelMode.DRIVE, TravelMode.WALK):
         pick = modes == mode
@@ -308,16 +316,19 @@ def _from_snapshot(
     radius: float | None,
 ) -> _Columns:
     """The same candidates as ``_candidates``, from the in-memory snapshot."""
-    keep = snap.scope_mask(actor, Perm.DISPATCH_WRITE)
-    keep &= snap.at >= (now - MAX_POSITION_AGE).timestamp()
+    if radius is None:
+        rows = slice(0, len(snap))
+    else:
+        rows = snap.x_range(target[0] - radius, target[0] + radius)
+    keep = snap.scope_mask(actor, Perm.DISPATCH_WRITE, rows)
+    keep &= snap.at[rows] >= (now - MAX_POSITION_AGE).timestamp()
     if radius is not None:
-        keep &= np.abs(snap.x - target[0]) <= radius
-        keep &= np.abs(snap.y - target[1]) <= radius
+        keep &= np.abs(snap.y[rows] - target[1]) <= radius
     if filters.tier is not None:
-        keep &= snap.tiers == filters.tier
+        keep &= snap.tiers[rows] == filters.tier
     if filters.kind is not None:
-        keep &= snap.kinds == filters.kind
-    idx = np.flatnonzero(keep)
+        keep &= snap.kinds[rows] == filters.kind
+    idx = rows.start + np.flatnonzero(keep)
     if filters.skill is not None:
         idx = np.array([i for i in idx if filters.skill in snap.skills[i]], dtype=np.int64)
     return _Columns(

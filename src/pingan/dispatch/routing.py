@@ -35,6 +35,9 @@ from pingan.kit.errors import NotFound
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+# Predecessor pointers as csgraph returns them (int32): converting 500,000 of them per
+# search costs more than the bounded search itself.
+HopArray = NDArray[np.int32]
 
 ROADS_VERSION_KEY = "roads.version"
 # Walking pace (5 km/h) for the leg between a point and its nearest road node.
@@ -82,9 +85,17 @@ class RoadGraph:
     tree: cKDTree = field(init=False)
     _reversed: dict[str, csr_matrix] = field(init=False, default_factory=dict)
     _top_speed: float = field(init=False, default=0.0)
+    _bounds: tuple[float, float, float, float] = field(init=False, default=(0.0, 0.0, 0.0, 0.0))
 
     def __post_init__(self) -> None:
         self.tree = cKDTree(np.column_stack([self.x, self.y]))
+        if len(self.x):
+            self._bounds = (
+                float(self.x.min()),
+                float(self.x.max()),
+                float(self.y.min()),
+                float(self.y.max()),
+            )
         # Euclidean speed bound: no edge is traversed faster than its chord over its time.
         coo = self.drive.tocoo()
         chord = np.hypot(self.x[coo.row] - self.x[coo.col], self.y[coo.row] - self.y[coo.col])
@@ -105,8 +116,9 @@ class RoadGraph:
 
     def reach_m(self, point: tuple[float, float]) -> float:
         """Distance from ``point`` to the farthest corner of the graph's bounding box."""
-        dx = max(abs(float(self.x.min()) - point[0]), abs(float(self.x.max()) - point[0]))
-        dy = max(abs(float(self.y.min()) - point[1]), abs(float(self.y.max()) - point[1]))
+        x0, x1, y0, y1 = self._bounds
+        dx = max(abs(x0 - point[0]), abs(x1 - point[0]))
+        dy = max(abs(y0 - point[1]), abs(y1 - point[1]))
         return float(np.hypot(dx, dy))
 
     def snap(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray]:
@@ -116,15 +128,15 @@ class RoadGraph:
 
     def times_to(
         self, target: int, *, mode: str = TravelMode.DRIVE, limit: float = np.inf
-    ) -> tuple[FloatArray, IntArray]:
+    ) -> tuple[FloatArray, HopArray]:
         """Seconds from every node to ``target`` (inf beyond ``limit``), and next-hop pointers."""
         dist, pred = dijkstra(
             self._reversed[mode], directed=True, indices=target,
             return_predecessors=True, limit=limit,
         )  # fmt: skip
-        return np.asarray(dist, dtype=np.float64), np.asarray(pred, dtype=np.int64)
+        return np.asarray(dist, dtype=np.float64), np.asarray(pred, dtype=np.int32)
 
-    def path_to_target(self, source: int, next_hop: IntArray) -> list[int]:
+    def path_to_target(self, source: int, next_hop: HopArray) -> list[int]:
         """Node indices from ``source`` to the target of the search that made ``next_hop``."""
         path = [source]
         node = source
@@ -151,7 +163,7 @@ def point_times_to(
     source_y: FloatArray,
     mode: str = TravelMode.DRIVE,
     limit: float = np.inf,
-) -> tuple[FloatArray, IntArray, IntArray, int]:
+) -> tuple[FloatArray, IntArray, HopArray, int]:
     """Seconds from each source point to the target point, with the off-road legs.
 
     Returns (seconds, source node indices, next-hop pointers, target node index).
