@@ -38,9 +38,10 @@ def upgrade() -> None:
         sa.Column("deactivated_by", sa.String(length=100), nullable=True),
         sa.Column("summary", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["org_unit_id"], ["org_units.id"],
+            ["org_unit_id"],
+            ["org_units.id"],
             name=op.f("fk_dispatch_commands_org_unit_id_org_units"),
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dispatch_commands")),
     )
     with op.batch_alter_table("dispatch_commands", schema=None) as batch_op:
@@ -61,9 +62,10 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["command_id"], ["dispatch_commands.id"],
+            ["command_id"],
+            ["dispatch_commands.id"],
             name=op.f("fk_dispatch_command_log_command_id_dispatch_commands"),
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dispatch_command_log")),
     )
     with op.batch_alter_table("dispatch_command_log", schema=None) as batch_op:
@@ -79,9 +81,10 @@ def upgrade() -> None:
         sa.Column("used_at", pingan.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.String(length=100), nullable=False),
         sa.ForeignKeyConstraint(
-            ["assignment_id"], ["dispatch_assignments.id"],
+            ["assignment_id"],
+            ["dispatch_assignments.id"],
             name=op.f("fk_dispatch_ack_links_assignment_id_dispatch_assignments"),
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("token_sha256", name=op.f("pk_dispatch_ack_links")),
     )
     with op.batch_alter_table("dispatch_ack_links", schema=None) as batch_op:

@@ -38,7 +38,7 @@ def upgrade() -> None:
             ["responders.id"],
             ondelete="CASCADE",
             name=op.f("fk_responder_shifts_responder_id_responders"),
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_responder_shifts")),
     )
     with op.batch_alter_table("responder_shifts", schema=None) as batch_op:
