@@ -27,7 +27,10 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(db_session)]
+# "function" scope: the commit happens before the response is sent, so a client is never
+# told a write succeeded that is not yet (or never) stored. FastAPI's default for yield
+# dependencies ends them after the response.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 def current_principal(
