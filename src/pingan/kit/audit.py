@@ -127,29 +127,32 @@ def verify_chain(session: Session, *, batch_size: int = 5000) -> ChainReport:
     expected_prev = GENESIS_HASH
     expected_id = 1
     checked = 0
+    # Plain column tuples, streamed: an ORM object per entry cost 4x the hashing itself.
     rows = session.execute(
-        select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=batch_size)
-    ).scalars()
-    for row in rows:
-        if row.id != expected_id:
-            return ChainReport(
-                checked, False, row.id, f"expected entry {expected_id}, found {row.id}"
-            )
-        if row.prev_hash != expected_prev:
-            return ChainReport(checked, False, row.id, "prev_hash does not match the entry before")
-        recomputed = _digest(
-            entry_id=row.id,
-            at=row.at,
-            actor=row.actor,
-            action=row.action,
-            object_type=row.object_type,
-            object_id=row.object_id,
-            detail=row.detail,
-            prev_hash=row.prev_hash,
+        select(
+            AuditEntry.id, AuditEntry.at, AuditEntry.actor, AuditEntry.action,
+            AuditEntry.object_type, AuditEntry.object_id, AuditEntry.detail,
+            AuditEntry.prev_hash, AuditEntry.hash,
         )
-        if recomputed != row.hash:
-            return ChainReport(checked, False, row.id, "content does not match its hash")
-        expected_prev = row.hash
+        .order_by(AuditEntry.id)
+        .execution_options(yield_per=batch_size)
+    )  # fmt: skip
+    for entry_id, at, actor, action, object_type, object_id, detail, prev_hash, stored in rows:
+        if entry_id != expected_id:
+            return ChainReport(
+                checked, False, entry_id, f"expected entry {expected_id}, found {entry_id}"
+            )
+        if prev_hash != expected_prev:
+            return ChainReport(
+                checked, False, entry_id, "prev_hash does not match the entry before"
+            )
+        recomputed = _digest(
+            entry_id=entry_id, at=at, actor=actor, action=action, object_type=object_type,
+            object_id=object_id, detail=detail, prev_hash=prev_hash,
+        )  # fmt: skip
+        if recomputed != stored:
+            return ChainReport(checked, False, entry_id, "content does not match its hash")
+        expected_prev = stored
         expected_id += 1
         checked += 1
     return ChainReport(checked, True)
