@@ -13,20 +13,37 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from pingan import __version__, schedules
+from pingan.alerts import federation_views  # issue 4
 from pingan.alerts import views as alerts_views
 from pingan.api import audit as audit_views
 from pingan.api import docs, observability, problems
 from pingan.api import jobs as jobs_views
+from pingan.api import security as security_middleware
+from pingan.cameras import health_views as camera_health_views
+from pingan.cameras import views as cameras_views
 from pingan.cases import views as cases_views
 from pingan.dispatch import command_views, map_views
 from pingan.dispatch import views as dispatch_views
+from pingan.governance import (  # issue 8: mediation, assessments, compounds, outreach
+    assessments_views,
+    compounds_views,
+    mediation_views,
+    outreach_views,
+    petitions_views,  # issue 8: petitions, tips
+    tips_views,
+)
 from pingan.incidents import views as incidents_views
 from pingan.incidents.analysis import views as analysis_views
 from pingan.kit import jobs, migrate
 from pingan.kit.db import engine_for, session_factory
+from pingan.ogc import export_views
+from pingan.ogc import views as ogc_views
 from pingan.open311 import views as open311_views
+from pingan.ops import views as ops_views
+from pingan.org import auth_oidc_views, workforce_views
 from pingan.org import views as org_views
 from pingan.places import views as places_views
+from pingan.reports import views as reports_views  # issue 9
 from pingan.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -69,11 +86,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     problems.install(app)
     docs.install(app)
+    security_middleware.install(app, settings)  # inside observability: refusals are logged
     observability.install(app)
     for router in (
         org_views.auth_router,
+        auth_oidc_views.router,  # issue 11: optional single sign-on
         org_views.org_router,
         org_views.users_router,
+        workforce_views.router,
         incidents_views.router,
         analysis_views.router,
         places_views.router,
@@ -85,7 +105,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         map_views.router,
         cases_views.router,
         alerts_views.router,
+        federation_views.router,  # issue 4: signed feeds between jurisdictions
+        camera_health_views.router,
+        cameras_views.router,
         open311_views.router,
+        petitions_views.router,
+        petitions_views.public_router,
+        tips_views.router,
+        tips_views.public_router,
+        mediation_views.router,
+        assessments_views.router,
+        compounds_views.router,
+        outreach_views.router,
+        ogc_views.router,
+        export_views.router,
+        ops_views.router,
+        reports_views.kpi_router,
+        reports_views.router,
     ):
         app.include_router(router)
 

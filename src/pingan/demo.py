@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from pingan.kit.cli import console
 from pingan.kit.db import get_engine, session_scope
@@ -34,6 +34,72 @@ def prepare_demo(*, seed: int) -> None:
     seeded = seed_demo_cases(engine, seed=seed)
     if seeded:
         console.print(f"Filed {seeded} demo grid-event cases.")
+
+    # --- dispatch (issue 6): a responder roster on the roads, so the board has people ---
+    _seed_responders(engine, seed=seed)
+
+    # --- cameras (issue 5): several owners' networks, coverage, a plan; no-op if any exist ---
+    from pingan.cameras.demo import seed_demo_cameras
+
+    cameras = seed_demo_cameras(engine, seed=seed)
+    if cameras:
+        console.print(f"Registered {cameras} demo cameras of several owners.")
+
+    # --- petitions and tips (issue 8): open and closed matters; no-op if any exist ---
+    from pingan.governance.petitions_demo import seed_demo_petitions
+    from pingan.governance.tips_demo import seed_demo_tips
+
+    filed = seed_demo_petitions(engine, seed=seed)
+    tipped = seed_demo_tips(engine, seed=seed)
+    if filed or tipped:
+        console.print(f"Registered {filed} demo petitions and {tipped} anonymous tips.")
+
+    # --- mediation, assessments, compounds, outreach (issue 8); each a no-op if seeded ---
+    from pingan.governance.assessments_demo import seed_demo_assessments
+    from pingan.governance.compounds_demo import seed_demo_remediations
+    from pingan.governance.mediation_demo import seed_demo_disputes
+    from pingan.governance.outreach_demo import seed_demo_outreach
+
+    disputes, assessed = seed_demo_disputes(engine, seed=seed), seed_demo_assessments(engine)
+    remediated, outreach = seed_demo_remediations(engine, seed=seed), seed_demo_outreach(engine)
+    if disputes or assessed or remediated or outreach:
+        console.print(
+            f"Registered {disputes} disputes, {assessed} risk assessments, {remediated} compound "
+            f"remediation projects and {outreach} legal outreach activities."
+        )
+
+    # --- briefings (issue 9): queued for the job worker; no-op once any exists or is queued ---
+    from pingan.reports.demo import seed_demo_reports
+
+    if seed_demo_reports(engine):
+        console.print("Queued last month's and last week's city briefings (made by the server).")
+
+    # --- camera health (issue 5): 3 days of heartbeats, past outages, some down now ---
+    from pingan.cameras.health_demo import seed_demo_health
+
+    offline = seed_demo_health(engine, seed=seed)
+    if offline:
+        console.print(f"Simulated camera heartbeats: {offline} cameras are offline now.")
+
+    # --- open interfaces (issue 11): a hotspot run for /ogc/collections/hotspots; no-op if any ---
+    from pingan.ops.demo import seed_demo_hotspot_run
+
+    if seed_demo_hotspot_run(engine):
+        console.print("Queued a hotspot run (served at /ogc/collections/hotspots once made).")
+
+
+def _seed_responders(engine: Engine, *, seed: int) -> None:
+    from pingan.dispatch.responder_models import Responder
+    from pingan.dispatch.seed import seed_responders
+
+    with session_scope(engine) as session:
+        if session.scalar(select(func.count(Responder.id))):
+            return
+        report = seed_responders(session, actor=Principal.system("demo"), seed=seed)
+    console.print(
+        f"Registered {report.responders} responders ({report.available} on duty), "
+        f"{report.units} teams."
+    )
 
 
 def _ensure_demo_user() -> None:

@@ -38,6 +38,41 @@ class Settings(BaseSettings):
     # seconds (0: read them from the database per request, exact to the moment).
     dispatch_index_refresh_s: float = 0.0
 
+    # Security (issue 11): login lockout, password policy, request limits.
+    # Repeated wrong passwords lock an account for a while (0 disables).
+    login_max_failures: int = 5
+    login_lockout_minutes: float = 15.0
+    password_min_length: int = 8
+    # Largest request body in bytes (a full intake batch must fit).
+    max_body_bytes: int = 64 * 1024 * 1024
+    # Token buckets: per client IP on public and login routes, per API key on all.
+    rate_limit_public_per_minute: int = 30
+    rate_limit_api_key_per_minute: int = 6000
+    # Extra origins allowed to send cookie-authenticated writes (comma-separated).
+    trusted_origins: str = ""
+    # Optional single sign-on over OpenID Connect (issue 11); off while issuer is empty.
+    # Users must exist locally (grants stay local); the claim names the username.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_username_claim: str = "preferred_username"
+
+    # Camera health (issue 5): a camera silent this long counts as offline.
+    camera_offline_after_s: int = 300
+    # Largest heartbeat batch accepted by one request.
+    camera_heartbeat_max_batch: int = 50_000
+
+    # Retention (issue 11, data protection): the purge job removes what is older.
+    # Responder positions and trail points, in hours.
+    retention_positions_hours: float = 24.0
+    # Tip content, dialogue and images of closed tips, in days after closing.
+    retention_closed_tips_days: int = 365
+    # Reporter and petitioner names, phones, e-mails of closed cases, in days after closing.
+    retention_closed_case_personal_days: int = 730
+    # Expired or revoked login sessions, in days.
+    retention_sessions_days: int = 30
+    # The audit log has no setting: it is kept for ever (its hash chain is the proof).
+
 
 @lru_cache
 def get_settings() -> Settings:

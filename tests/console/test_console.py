@@ -129,6 +129,7 @@ def test_console_end_to_end(console: Console, browser: Browser) -> None:
     page.mouse.click(spot["x"], spot["y"])
     expect(detail.locator("h2")).to_contain_text("事件 · #")
     expect(detail.locator("dl")).to_contain_text("发生时间")
+    expect(detail.get_by_role("button", name="在调度台打开")).to_be_visible()
 
     # Language: every label switches to English, and back.
     page.get_by_label("语言").select_option("en")
@@ -140,7 +141,8 @@ def test_console_end_to_end(console: Console, browser: Browser) -> None:
     console.shoot(page, "05-english")
 
     # Admin: the audit log and a verified chain.
-    page.get_by_role("button", name="Audit log").click()
+    page.get_by_role("button", name="Admin").click()
+    page.get_by_role("tab", name="Audit log").click()
     expect(page.locator(".audit-table tbody tr").first).to_be_visible()
     page.get_by_role("button", name="Verify chain").click()
     result = page.locator("#chain-result")

@@ -5,6 +5,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly detail: string,
+    /** The offending field named by the problem document, if any. */
+    readonly field: string | null = null,
   ) {
     super(detail);
   }
@@ -12,14 +14,16 @@ export class ApiError extends Error {
 
 async function failure(response: Response): Promise<ApiError> {
   let detail = `${response.status} ${response.statusText}`;
+  let field: string | null = null;
   try {
-    const body = (await response.json()) as { detail?: unknown; title?: unknown };
+    const body = (await response.json()) as { detail?: unknown; title?: unknown; field?: unknown };
     if (typeof body.detail === "string") detail = body.detail;
     else if (typeof body.title === "string") detail = body.title;
+    if (typeof body.field === "string") field = body.field;
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(response.status, detail);
+  return new ApiError(response.status, detail, field);
 }
 
 export type Query = Record<string, string | number | boolean | string[] | undefined>;

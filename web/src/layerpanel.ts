@@ -136,8 +136,9 @@ export class LayerPanel {
     if (!hot.hidden) {
       hot.innerHTML = `<h3>${t("legendHotspots")}</h3><ul>${HOTSPOT_COLOURS.map(
         ([cls, colour]) =>
-          `<li><span class="swatch" style="background:${colour}"></span>${t(HOTSPOT_LABELS[cls])}</li>`,
+          `<li><span class="swatch" data-swatch="${colour}"></span>${t(HOTSPOT_LABELS[cls])}</li>`,
       ).join("")}</ul>`;
+      paintSwatches(hot);
     }
     if (!heat.hidden) void this.renderHeatLegend(heat);
     const emerging = this.root.querySelector("#legend-emerging") as HTMLElement;
@@ -154,10 +155,11 @@ export class LayerPanel {
     const colourOf = (name: string): string =>
       EMERGING_CATEGORIES.find((c) => c.name === name)?.colour ?? "transparent";
     const items = names.map(
-      (n) => `<li><span class="swatch" style="background:${colourOf(n)}"></span>
+      (n) => `<li><span class="swatch" data-swatch="${colourOf(n)}"></span>
         ${emergingName(n)} (${formatNumber(this.emergingCategories[n])})</li>`,
     );
     el.innerHTML = `<h3>${t("legendEmerging")}</h3><ul>${items.join("")}</ul>`;
+    paintSwatches(el);
   }
 
   private async renderHeatLegend(el: HTMLElement): Promise<void> {
@@ -176,7 +178,15 @@ export class LayerPanel {
     const gradient = legend.stops.map((s) => s.colour).join(", ");
     const last = legend.stops[legend.stops.length - 1]?.value ?? legend.vmax;
     el.innerHTML = `<h3>${t("legendHeat")}</h3>
-      <div class="ramp" style="background:linear-gradient(to right, ${gradient})"></div>
+      <div class="ramp" data-swatch="linear-gradient(to right, ${gradient})"></div>
       <div class="ramp-scale"><span>0</span><span>${formatNumber(last)} ${legend.units}</span></div>`;
+    paintSwatches(el);
+  }
+}
+
+/** Colours go on through `element.style`, not style attributes in markup (the CSP). */
+function paintSwatches(root: HTMLElement): void {
+  for (const swatch of root.querySelectorAll<HTMLElement>("[data-swatch]")) {
+    swatch.style.background = swatch.dataset.swatch ?? "";
   }
 }

@@ -2,7 +2,8 @@ import "./styles.css";
 import { ApiError, getJson, type Me } from "./api";
 import { lang, setLang } from "./i18n";
 import { showLogin } from "./login";
-import { showShell } from "./shell";
+
+const SEEN_KEY = "pingan.signedIn";
 
 async function whoAmI(): Promise<Me | null> {
   try {
@@ -16,12 +17,21 @@ async function whoAmI(): Promise<Me | null> {
 async function start(): Promise<void> {
   setLang(lang());
   const root = document.getElementById("app") as HTMLElement;
+  // Someone signed in here before: fetch the shell alongside the session check.
+  let shell: Promise<typeof import("./shell")> | null =
+    localStorage.getItem(SEEN_KEY) === "1" ? import("./shell") : null;
   let me = await whoAmI();
+  if (me === null) localStorage.removeItem(SEEN_KEY);
+  // Otherwise the shell (and the map library in it) loads while the login form is
+  // shown: started after the form is drawn, so parsing it does not delay that paint.
   while (me === null) {
-    await showLogin(root);
+    const login = showLogin(root);
+    shell ??= new Promise((resolve) => requestAnimationFrame(() => resolve(import("./shell"))));
+    await login;
     me = await whoAmI();
   }
-  showShell(root, me);
+  localStorage.setItem(SEEN_KEY, "1");
+  (await (shell ?? import("./shell"))).showShell(root, me);
 }
 
 void start();

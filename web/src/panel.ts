@@ -1,7 +1,14 @@
 import { fieldLabel, formatDateTime, formatNumber, t, type Key } from "./i18n";
 
+export interface DetailAction {
+  label: Key;
+  run(): void;
+}
+
 export interface Detail {
   kind: Key;
+  /** Links across screens (an incident -> the dispatch board). */
+  actions?: DetailAction[];
   /** A function when the title itself is translated. */
   title: string | (() => string);
   properties: Record<string, unknown>;
@@ -59,5 +66,13 @@ export class DetailPanel {
       list.append(term, desc);
     }
     this.root.append(list);
+    for (const action of detail.actions ?? []) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary detail-action";
+      b.textContent = t(action.label);
+      b.addEventListener("click", () => action.run());
+      this.root.append(b);
+    }
   }
 }

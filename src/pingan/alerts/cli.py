@@ -10,11 +10,15 @@ from rich.table import Table
 
 from pingan.alerts import service
 from pingan.alerts.detect import run_daily
+from pingan.alerts.federation_cli import federation_app
 from pingan.alerts.runs import params_from
+from pingan.alerts.webhooks_cli import webhooks_app
 from pingan.kit.cli import cli_session, console, operator_name
 from pingan.org.principal import Principal
 
 alerts_app = typer.Typer(help="Early-warning alerts: daily runs and the alert list.")
+alerts_app.add_typer(webhooks_app, name="webhooks")  # issue 4
+alerts_app.add_typer(federation_app, name="federation")  # issue 4
 
 
 @alerts_app.command("run")
@@ -30,6 +34,9 @@ def run(
     lookback_days: Annotated[int, typer.Option(help="Days of history")] = 60,
     max_window_days: Annotated[int, typer.Option(help="Longest cluster window")] = 7,
     workers: Annotated[int, typer.Option(help="Threads for the replications")] = 1,
+    methods: Annotated[
+        str, typer.Option(help="Comma-separated: scan, ears_c1, ears_c2, ears_c3, cusum, glm")
+    ] = "scan,ears_c3",
 ) -> None:
     """Run the scan and EARS C3 for one day and create or merge alerts."""
     params = params_from(
@@ -41,6 +48,7 @@ def run(
             "lookback_days": lookback_days,
             "max_window_days": max_window_days,
             "workers": workers,
+            "methods": methods,
         }
     )
     with cli_session() as session:

@@ -7,7 +7,10 @@ incidents of the last ``lookback_days`` days (optionally of some types) and:
   grid's centroid is the mean position of its incidents in the lookback),
   one signal per cluster with ``p <= max_p``;
 - runs EARS C3 on each community's daily count series; a C3 alarm on the
-  analysis day is a signal for that community;
+  analysis day is a signal for that community; ``methods`` (comma-separated)
+  picks among ``scan``, ``ears_c1``, ``ears_c2``, ``ears_c3``, ``cusum``
+  (Poisson CUSUM, threshold ``cusum_h``) and ``glm`` (seasonal quasi-Poisson
+  GLM with day-of-week effects, level ``glm_alpha``), all on the same series;
 - runs the Knox near-repeat test (``alerts.nearrepeat``); when near repeats
   are significant, the grids of the day's incidents are flagged ahead.
 
@@ -26,9 +29,17 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pingan.alerts import webhooks_models as _webhooks  # noqa: F401  (issue 4: outbox hook)
 from pingan.alerts.nearrepeat import near_repeat_signals
 from pingan.alerts.service import Signal, record_signal
-from pingan.analytics.aberration import ears_c3
+from pingan.analytics.aberration import (
+    AberrationResult,
+    ears_c1,
+    ears_c2,
+    ears_c3,
+    poisson_cusum,
+    seasonal_glm,
+)
 from pingan.analytics.scan import space_time_permutation_scan
 from pingan.incidents.cube import CubeFilter, load_cube
 from pingan.incidents.service import city_zone
@@ -36,6 +47,18 @@ from pingan.kit.errors import ValidationFailed
 from pingan.org.levels import Level
 from pingan.org.models import OrgUnit
 from pingan.org.principal import Principal
+
+# Detector name in ``DailyParams.methods`` -> the alert's method name.
+DAILY_METHODS = {
+    "scan": "scan.space_time_permutation",
+    "ears_c1": "ears.c1",
+    "ears_c2": "ears.c2",
+    "ears_c3": "ears.c3",
+    "cusum": "cusum.poisson",
+    "glm": "glm.seasonal",
+}
+GLM_GUARD_DAYS = 7
+CUSUM_BASELINE_DAYS = 28
 
 
 @dataclass(frozen=True)
@@ -52,8 +75,32 @@ class DailyParams:
     workers: int = 1
     near_repeat_metres: float = 200.0  # 0 turns near-repeat signals off
     near_repeat_days: int = 7
+    # Which detectors run (issue 4); a comma-separated string so job params stay plain JSON.
+    methods: str = "scan,ears_c3"
+    ears_c12_threshold: float = 3.0  # C1 and C2 (CDC's default); C3 uses ears_threshold
+    cusum_h: float = 4.0
+    glm_alpha: float = 0.01
+
+    def method_list(self) -> tuple[str, ...]:
+        return tuple(m.strip() for m in self.methods.split(",") if m.strip())
 
     def check(self) -> None:
+        picked = self.method_list()
+        unknown = sorted(set(picked) - set(DAILY_METHODS))
+        if unknown or not picked:
+            known = ", ".join(DAILY_METHODS)
+            raise ValidationFailed(
+                f"unknown method {unknown[0] if unknown else '(none)'!r} (known: {known})",
+                field="methods",
+            )
+        if not 0 < self.cusum_h <= 50 or not 0 < self.glm_alpha < 0.5:
+            raise ValidationFailed(
+                "cusum_h must be in (0, 50], glm_alpha in (0, 0.5)", field="cusum_h"
+            )
+        if "cusum" in picked and self.lookback_days < CUSUM_BASELINE_DAYS + 3:
+            raise ValidationFailed("cusum needs lookback_days of at least 31", field="methods")
+        if "glm" in picked and self.lookback_days < 3 * 7 + GLM_GUARD_DAYS + 1:
+            raise ValidationFailed("glm needs lookback_days of at least 29", field="methods")
         if not 14 <= self.lookback_days <= 730:
             raise ValidationFailed("lookback_days must be 14..730", field="lookback_days")
         if not 1 <= self.max_window_days <= min(30, self.lookback_days // 2):
@@ -114,8 +161,12 @@ def run_daily(session: Session, params: DailyParams, *, actor: Principal) -> dic
         return {**summary, "created": 0, "merged": 0, "signals": []}
     grid_ids, loc = np.unique(grid, return_inverse=True)
     units = _ancestors(session, [int(g) for g in grid_ids])
-    signals = _scan_signals(params, cube.x[keep], cube.y[keep], grid_ids, loc, day_idx, units)
-    signals += _ears_signals(params, grid_ids, loc, day_idx, units)
+    picked = params.method_list()
+    signals: list[Signal] = []
+    if "scan" in picked:
+        signals += _scan_signals(params, cube.x[keep], cube.y[keep], grid_ids, loc, day_idx, units)
+    if set(picked) - {"scan"}:
+        signals += _ears_signals(params, grid_ids, loc, day_idx, units)
     if params.near_repeat_metres > 0:
         signals += near_repeat_signals(
             x=cube.x[keep], y=cube.y[keep], day_idx=day_idx, grid=grid,
@@ -212,23 +263,45 @@ def _ears_signals(
         by_community[ids[depth] if len(ids) > depth else ids[-1]].append(i)
     out = []
     n_days = params.lookback_days
+    picked = [m for m in params.method_list() if m != "scan"]
     for community, members in sorted(by_community.items()):
         mask = np.isin(loc, members)
         series = np.bincount(day_idx[mask], minlength=n_days)[:n_days]
-        result = ears_c3(series, threshold=params.ears_threshold)
-        if not result.alarm[-1]:
-            continue
-        out.append(
-            Signal(
-                method="ears.c3",
-                org_unit_id=community,
-                grid_ids=(),
-                window_start=params.day - dt.timedelta(days=2),
-                window_end=params.day,
-                statistic=float(result.statistic[-1]),
-                observed=int(series[-3:].sum()),
-                expected=float(3 * result.expected[-1]),
-                incident_types=params.incident_types,
+        for name in picked:
+            result = series_method(name, series, params)
+            if not result.alarm[-1]:
+                continue
+            # C3 sums three days; the others judge the analysis day alone.
+            span = 3 if name == "ears_c3" else 1
+            out.append(
+                Signal(
+                    method=DAILY_METHODS[name],
+                    org_unit_id=community,
+                    grid_ids=(),
+                    window_start=params.day - dt.timedelta(days=span - 1),
+                    window_end=params.day,
+                    statistic=float(result.statistic[-1]),
+                    observed=int(series[-span:].sum()),
+                    expected=float(span * result.expected[-1]),
+                    incident_types=params.incident_types,
+                )
             )
-        )
     return out
+
+
+def series_method(name: str, series: np.ndarray, params: DailyParams) -> AberrationResult:
+    """One count-series detector as configured in the run parameters."""
+    if name == "ears_c1":
+        return ears_c1(series, threshold=params.ears_c12_threshold)
+    if name == "ears_c2":
+        return ears_c2(series, threshold=params.ears_c12_threshold)
+    if name == "ears_c3":
+        return ears_c3(series, threshold=params.ears_threshold)
+    if name == "cusum":
+        return poisson_cusum(series, baseline_days=CUSUM_BASELINE_DAYS, h=params.cusum_h)
+    if name == "glm":
+        weeks = min(8, (series.size - GLM_GUARD_DAYS - 1) // 7)
+        return seasonal_glm(
+            series, baseline_weeks=weeks, guard_days=GLM_GUARD_DAYS, alpha=params.glm_alpha
+        )
+    raise ValueError(f"unknown series method {name!r}")

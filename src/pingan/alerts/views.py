@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from pingan.alerts import runs, service, watch
+from pingan.alerts import runs, service, watch, webhooks_views
 from pingan.alerts.models import AlertStatus
 from pingan.alerts.schemas import AlertOut, DismissIn, ReasonIn, RunIn, RunOut
 from pingan.alerts.stream import events, parse_cursor
@@ -76,6 +76,10 @@ def set_watch_rule_active(
     """Switch a rule on or off (rules are kept, not deleted, for the record)."""
     rule = watch.set_active(session, rule_id, body.active, actor=principal)
     return WatchRuleOut.model_validate(rule)
+
+
+# Webhook routes (issue 4) go before /{alert_id}, which would otherwise catch /webhooks.
+router.include_router(webhooks_views.router)
 
 
 @router.get("/{alert_id}", response_model=AlertOut)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pingan.kit.errors import PROBLEM_BASE, PinganError
@@ -57,6 +58,20 @@ def install(app: FastAPI) -> None:
             "title": str(exc.detail) if exc.status_code != 404 else "Not found",
             "status": exc.status_code,
             "detail": str(exc.detail),
+            "instance": request.url.path,
+        }
+        return problem_response(doc)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # A number or text the database cannot hold (e.g. an id past 2**63) is bad
+        # input, not a server fault (found by the schemathesis run, issue 11).
+        doc = {
+            "type": PROBLEM_BASE + "validation",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": "a value is out of the range the database can store",
             "instance": request.url.path,
         }
         return problem_response(doc)

@@ -71,6 +71,8 @@ def transition(
     if not may_take(actor, case, step):
         raise Forbidden(f"you may not {name!r} this case")
     _check_fields(step, fields)
+    if step.guard is not None:
+        step.guard(session, case, fields)
     category = session.get(CaseCategory, case.category_id)
     assert category is not None
     if name == "cancel" and fields["reason"] == "duplicate":
@@ -95,6 +97,8 @@ def transition(
         to_state=case.state,
         detail={"transition": name, "fields": fields},
     )
+    if step.after is not None:
+        step.after(session, case, fields)
     changes = clocks.apply(
         session,
         case=case,

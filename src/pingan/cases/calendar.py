@@ -29,6 +29,10 @@ class Basis(StrEnum):
     WORKING_HOURS = "working_hours"
     WORKING_DAYS = "working_days"
     CALENDAR_DAYS = "calendar_days"
+    # Statutory periods (信访工作条例 and the like): whole days counted from the
+    # day after the start, ending at midnight; a last day that is not a working
+    # day moves to the next working day.
+    STATUTORY_DAYS = "statutory_days"
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,16 @@ class WorkCalendar:
             day += dt.timedelta(days=1)
         raise ValueError("deadline is more than ten years away")
 
+    def extended(self, basis: str, due: dt.datetime, amount: int) -> dt.datetime:
+        """A deadline ``due`` moved later by ``amount`` units of its basis."""
+        if basis == Basis.STATUTORY_DAYS:
+            return self.statutory_end(due - dt.timedelta(seconds=1), amount)
+        if basis == Basis.WORKING_DAYS:
+            return self.end_of_nth_working_day(due, amount)
+        if basis == Basis.WORKING_HOURS:
+            return self.add_working(due, amount * 3600)
+        return due + dt.timedelta(days=amount)
+
     def end_of_nth_working_day(self, start: dt.datetime, n: int) -> dt.datetime:
         """Close of business on the n-th working day after the start's date."""
         day = start.astimezone(self.zone).date()
@@ -87,15 +101,25 @@ class WorkCalendar:
                     return self._window(day)[1].astimezone(dt.UTC)
         raise ValueError("deadline is more than ten years away")
 
+    def statutory_end(self, start: dt.datetime, days: int) -> dt.datetime:
+        """Midnight ending the ``days``-th day after the start's date (next working day if off)."""
+        day = start.astimezone(self.zone).date() + dt.timedelta(days=days)
+        for _ in range(_MAX_DAYS):
+            if self.is_working_day(day):
+                end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), self.zone)
+                return end.astimezone(dt.UTC)
+            day += dt.timedelta(days=1)
+        raise ValueError("deadline is more than ten years away")
+
     # --- by basis -------------------------------------------------------------
 
     def counted(self, basis: str, a: dt.datetime, b: dt.datetime) -> int:
-        if basis == Basis.CALENDAR_DAYS:
+        if basis in (Basis.CALENDAR_DAYS, Basis.STATUTORY_DAYS):
             return max(0, int((b - a).total_seconds()))
         return self.working_seconds(a, b)
 
     def advance(self, basis: str, start: dt.datetime, seconds: int) -> dt.datetime:
-        if basis == Basis.CALENDAR_DAYS:
+        if basis in (Basis.CALENDAR_DAYS, Basis.STATUTORY_DAYS):
             return start + dt.timedelta(seconds=seconds)
         return self.add_working(start, seconds)
 
@@ -110,6 +134,9 @@ class WorkCalendar:
         if basis == Basis.CALENDAR_DAYS:
             total = amount * 86400
             return total, start + dt.timedelta(seconds=total)
+        if basis == Basis.STATUTORY_DAYS:
+            due = self.statutory_end(start, amount)
+            return int((due - start).total_seconds()), due
         raise ValueError(f"unknown clock basis {basis!r}")
 
 

@@ -98,3 +98,34 @@ def clocks_of(session: Session, case_id: int) -> list[CaseClock]:
             select(CaseClock).where(CaseClock.case_id == case_id).order_by(CaseClock.id)
         )
     )
+
+
+def extend(
+    session: Session,
+    *,
+    case: Case,
+    name: str,
+    amount: int,
+    cal: WorkCalendar,
+    near_fraction: float,
+) -> CaseClock:
+    """Move a running clock's deadline later by ``amount`` units of its basis.
+
+    The budget grows by the counted time between the old and the new deadline,
+    so pauses and the near-breach warning keep working on the longer clock.
+    """
+    from pingan.kit.errors import Conflict
+
+    clock = _open_clock(session, case, name)
+    if clock is None or clock.status != RUNNING or clock.due_at is None:
+        raise Conflict(f"clock {name!r} of case {case.number} is not running", field="clock")
+    assert clock.running_since is not None
+    old_due = clock.due_at
+    new_due = cal.extended(clock.basis, old_due, amount)
+    added = cal.counted(clock.basis, old_due, new_due)
+    clock.total_s += added
+    clock.remaining_s += added
+    _schedule(clock, cal, near_fraction, clock.running_since)
+    clock.due_at = new_due
+    session.flush()
+    return clock

@@ -7,9 +7,16 @@ reader can take in at a glance, and the engine that runs it (``service`` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pingan.kit.errors import Conflict
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from pingan.cases.models import Case
 
 CREATE = "create"  # the pseudo-transition that starts a case
 
@@ -25,6 +32,15 @@ class Transition:
     allow_reporter: bool = False
     required: tuple[str, ...] = ()
     label: str = ""
+    # A case type's own rule (e.g. an assessment's risk gate), called as
+    # guard(session, case, fields) before the step; it raises to refuse.
+    guard: Callable[[Session, Case, dict[str, Any]], None] | None = field(
+        default=None, compare=False
+    )
+    # Records the case type's own details (an agreement's terms...) after the step.
+    after: Callable[[Session, Case, dict[str, Any]], None] | None = field(
+        default=None, compare=False
+    )
 
 
 @dataclass(frozen=True)

@@ -258,10 +258,13 @@ def list_cases(
     limit: int = 100,
     after_id: int | None = None,
     now: dt.datetime | None = None,
+    case_types: tuple[str, ...] | None = None,
 ) -> list[Case]:
     """Cases in scope, by id; ``q`` is a case-insensitive substring search (``search``)."""
     now = now or utcnow()
     stmt = select(Case).where(scope_clause(actor)).order_by(Case.id).limit(limit)
+    if case_types is not None:
+        stmt = stmt.where(Case.case_type.in_(case_types))
     if inbox == "mine":
         stmt = stmt.where(Case.handler_id == (actor.user_id or -1))
     elif inbox == "unit":

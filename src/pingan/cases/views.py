@@ -30,8 +30,9 @@ from pingan.cases.schemas import (
 )
 from pingan.cases.workflows import get_workflow
 from pingan.kit.db import utcnow
-from pingan.kit.errors import PayloadTooLarge
+from pingan.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
 from pingan.kit.pagination import Page
+from pingan.org.principal import Principal
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 # Imported for its side effect: the "cases.escalations" job kind is registered.
@@ -95,9 +96,27 @@ def _attachment_out(a: CaseAttachment) -> AttachmentOut:
     )
 
 
+# Case types whose whole life runs through these generic routes. Petitions, tips,
+# disputes and risk assessments have routes of their own that apply their own rules
+# (confidentiality, parties, the assessment gate); here they do not exist.
+GENERIC_CASE_TYPES = ("grid_event",)
+
+
+def _generic_case(session: Session, case_id: int, principal: Principal) -> Case:
+    case = service.get_case(session, case_id, actor=principal)
+    if case.case_type not in GENERIC_CASE_TYPES:
+        raise NotFound(f"case {case_id} not found")
+    return case
+
+
 @router.post("", response_model=CaseOut, status_code=201)
 def create_case(body: CaseIn, principal: CurrentPrincipal, session: DbSession) -> CaseOut:
     """File a case; open cases of the same category within 50 m come back as possible duplicates."""
+    if body.case_type not in GENERIC_CASE_TYPES:
+        raise ValidationFailed(
+            f"{body.case_type!r} cases are filed through their own routes, not /api/v1/cases",
+            field="case_type",
+        )
     case, duplicates = service.create_case(session, case_in=body, actor=principal)
     return to_out(session, case, duplicates)
 
@@ -125,6 +144,7 @@ def list_cases(
         q=q,
         limit=limit,
         after_id=after_id,
+        case_types=GENERIC_CASE_TYPES,
     )
     items = [to_out(session, c) for c in found]
     return Page(items=items, next_after_id=found[-1].id if len(found) == limit else None)
@@ -234,7 +254,7 @@ def kpis(
 
 @router.get("/{case_id}", response_model=CaseDetail)
 def get_case(case_id: int, principal: CurrentPrincipal, session: DbSession) -> CaseDetail:
-    case = service.get_case(session, case_id, actor=principal)
+    case = _generic_case(session, case_id, principal)
     timeline = [
         EventOut(
             id=e.id,
@@ -256,7 +276,7 @@ def take_transition(
     case_id: int, body: TransitionIn, principal: CurrentPrincipal, session: DbSession
 ) -> CaseOut:
     """Move the case; 409 if the transition is not allowed from its state."""
-    case = service.get_case(session, case_id, actor=principal)
+    case = _generic_case(session, case_id, principal)
     actions.transition(
         session,
         case=case,
@@ -273,7 +293,7 @@ def take_transition(
 def add_comment(
     case_id: int, body: CommentIn, principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, str]:
-    case = service.get_case(session, case_id, actor=principal)
+    case = _generic_case(session, case_id, principal)
     actions.comment(session, case=case, text=body.text, actor=principal)
     return {"status": "added"}
 
@@ -283,7 +303,7 @@ def assign(
     case_id: int, body: AssignIn, principal: CurrentPrincipal, session: DbSession
 ) -> CaseOut:
     """Assign a handler and/or transfer to another unit or department (history kept)."""
-    case = service.get_case(session, case_id, actor=principal)
+    case = _generic_case(session, case_id, principal)
     actions.assign(
         session,
         case=case,
@@ -306,7 +326,7 @@ async def upload(
     keep_exif: Annotated[bool, Form()] = False,
 ) -> AttachmentOut:
     """Attach a JPEG, PNG or PDF (at most 10 MiB); photo EXIF is removed unless kept."""
-    case = service.get_case(session, case_id, actor=principal)
+    case = _generic_case(session, case_id, principal)
     # Read one byte past the limit so an oversized upload is never held whole.
     data = await file.read(attachments.MAX_BYTES + 1)
     if len(data) > attachments.MAX_BYTES:
@@ -329,6 +349,6 @@ async def upload(
 def download(
     case_id: int, attachment_id: int, principal: CurrentPrincipal, session: DbSession
 ) -> Response:
-    case = service.get_case(session, case_id, actor=principal)
+    case = _generic_case(session, case_id, principal)
     found = attachments.get_attachment(session, case, attachment_id)
     return Response(found.data, media_type=found.content_type)

@@ -97,3 +97,46 @@ def roads_geojson(
     ]
     doc = {"type": "FeatureCollection", "features": features, "truncated": len(rows) > limit}
     return JSONResponse(doc, media_type=GEOJSON)
+
+
+@router.get("/responders.geojson", response_class=JSONResponse)
+def responders_geojson(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_FEATURES)] = 5_000,
+) -> JSONResponse:
+    """Latest positions of on-duty responders in your dispatch scope (the console's layer)."""
+    # Imported here: the road layer above needs none of the responder tables.
+    from pingan.dispatch.responder_models import Responder, ResponderPosition
+    from pingan.dispatch.responders import scope_condition
+    from pingan.kit import audit
+    from pingan.org.models import OrgUnit
+    from pingan.org.permissions import Perm
+
+    principal.require(Perm.DISPATCH_READ)
+    stmt = (
+        select(Responder, ResponderPosition)
+        .join(ResponderPosition, ResponderPosition.responder_id == Responder.id)
+        .join(OrgUnit, OrgUnit.id == Responder.org_unit_id)
+        .where(scope_condition(principal, Perm.DISPATCH_READ))
+        .order_by(Responder.id)
+        .limit(limit)
+    )
+    features = [
+        {
+            "type": "Feature",
+            "id": r.id,
+            "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
+            "properties": {
+                "responder_id": r.id, "display_name": r.display_name, "kind": r.kind,
+                "tier": r.tier, "availability": r.availability, "at": p.at.isoformat(),
+            },
+        }
+        for r, p in session.execute(stmt)
+    ]  # fmt: skip
+    # Where staff are is personal data: each read is in the audit log.
+    audit.record(
+        session, actor=principal.actor, action="dispatch.positions.read",
+        object_type="responder", detail={"count": len(features)},
+    )  # fmt: skip
+    return JSONResponse({"type": "FeatureCollection", "features": features}, media_type=GEOJSON)

@@ -18,6 +18,7 @@ from pingan.kit.security import (
     token_digest,
     verify_password,
 )
+from pingan.org.auth_scopes import check_scopes
 from pingan.org.models import ApiKey, AuthToken, User
 from pingan.org.permissions import Perm
 from pingan.org.principal import Principal
@@ -25,27 +26,67 @@ from pingan.org.users import principal_for
 
 SESSION_PREFIX = "pgs"
 API_KEY_PREFIX = "pgk"
+LOGIN_FAILED = "wrong username or password"
 
 
 def login(
-    session: Session, *, username: str, password: str, ttl_hours: float
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    ttl_hours: float,
+    max_failures: int = 5,
+    lockout_minutes: float = 15.0,
 ) -> tuple[str, AuthToken, User]:
-    """Check a password and open a session; returns the secret token once."""
+    """Check a password and open a session; returns the secret token once.
+
+    ``max_failures`` wrong passwords in a row lock the account for
+    ``lockout_minutes``; while locked even the right password is refused,
+    with the same answer as a wrong one so the lock reveals nothing. The
+    caller commits after a failure so the count survives the rollback.
+    """
     user = session.scalar(select(User).where(User.username == username))
     if user is None or user.password_hash is None:
         verify_password(DUMMY_HASH, password)  # same cost as a real check
-        raise Unauthenticated("wrong username or password")
-    if not verify_password(user.password_hash, password) or not user.is_active:
+        raise Unauthenticated(LOGIN_FAILED)
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        verify_password(DUMMY_HASH, password)
         audit.record(
             session,
             actor=f"user:{username}",
-            action="auth.login_failed",
+            action="auth.login_locked",
             object_type="user",
             object_id=user.id,
         )
-        raise Unauthenticated("wrong username or password")
+        raise Unauthenticated(LOGIN_FAILED)
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        user.failed_logins = (user.failed_logins or 0) + 1
+        locked_until = None
+        if max_failures > 0 and user.failed_logins >= max_failures:
+            locked_until = user.locked_until = now + dt.timedelta(minutes=lockout_minutes)
+            user.failed_logins = 0
+        audit.record(
+            session,
+            actor=f"user:{username}",
+            action="auth.login_failed" if locked_until is None else "auth.lockout",
+            object_type="user",
+            object_id=user.id,
+            detail=None if locked_until is None else {"locked_until": locked_until.isoformat()},
+        )
+        raise Unauthenticated(LOGIN_FAILED)
+    user.failed_logins = 0
+    user.locked_until = None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    token, record = open_session(session, user=user, ttl_hours=ttl_hours)
+    return token, record, user
+
+
+def open_session(
+    session: Session, *, user: User, ttl_hours: float, via: str = "password"
+) -> tuple[str, AuthToken]:
+    """A new login session for ``user``; the secret token is returned once."""
     token = new_token(SESSION_PREFIX)
     record = AuthToken(
         user_id=user.id,
@@ -56,12 +97,13 @@ def login(
     session.flush()
     audit.record(
         session,
-        actor=f"user:{username}",
+        actor=f"user:{user.username}",
         action="auth.login",
         object_type="user",
         object_id=user.id,
+        detail=None if via == "password" else {"via": via},
     )
-    return token, record, user
+    return token, record
 
 
 def logout(session: Session, *, token: str) -> None:
@@ -92,13 +134,29 @@ def principal_from_token(session: Session, token: str) -> Principal:
 
 
 def create_api_key(
-    session: Session, *, user: User, name: str, actor: Principal
+    session: Session,
+    *,
+    user: User,
+    name: str,
+    actor: Principal,
+    scopes: list[str] | None = None,
 ) -> tuple[str, ApiKey]:
-    """Issue a key acting as ``user``; the secret is returned once and never stored."""
-    if actor.user_id != user.id:
+    """Issue a key acting as ``user``; the secret is returned once and never stored.
+
+    ``scopes`` narrow the key (None: all its user may do). A key cannot mint
+    keys without ``users:admin``, or a read-only key could mint a full one.
+    """
+    if actor.user_id != user.id or actor.via == "api_key":
         actor.require(Perm.USERS_ADMIN)
+    scopes = check_scopes(scopes)
     secret = new_token(API_KEY_PREFIX)
-    key = ApiKey(user_id=user.id, name=name, prefix=secret[:12], key_hash=token_digest(secret))
+    key = ApiKey(
+        user_id=user.id,
+        name=name,
+        prefix=secret[:12],
+        key_hash=token_digest(secret),
+        scopes=scopes,
+    )
     session.add(key)
     session.flush()
     audit.record(
@@ -107,7 +165,7 @@ def create_api_key(
         action="apikey.create",
         object_type="api_key",
         object_id=key.id,
-        detail={"user": user.username, "name": name},
+        detail={"user": user.username, "name": name, "scopes": scopes},
     )
     return secret, key
 
@@ -141,4 +199,4 @@ def principal_from_api_key(session: Session, secret: str) -> Principal:
     # A write per request would serialise busy integrations; a minute's precision is enough.
     if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
         key.last_used_at = now
-    return principal_for(session, user, via="api_key", api_key_id=key.id)
+    return principal_for(session, user, via="api_key", api_key_id=key.id, scopes=key.scopes)

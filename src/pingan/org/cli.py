@@ -72,6 +72,9 @@ def api_key(
     service_account: bool = typer.Option(
         False, "--service", help="Create USERNAME as a service account (no password) if missing"
     ),
+    scope: list[str] | None = typer.Option(
+        None, "--scope", help="Narrow the key: read, intake, dispatch, admin, all (repeatable)"
+    ),
 ) -> None:
     """Issue an API key acting as USERNAME; the key is shown once."""
     from pingan.kit.errors import NotFound
@@ -85,7 +88,9 @@ def api_key(
             user = users.create_user(
                 session, username=username, password=None, is_service=True, actor=_operator()
             )
-        secret, key = auth.create_api_key(session, user=user, name=name, actor=_operator())
+        secret, key = auth.create_api_key(
+            session, user=user, name=name, actor=_operator(), scopes=scope or None
+        )
         console.print(f"API key {key.id} for {username}: [bold]{secret}[/bold]")
         err_console.print("Store it now: it cannot be shown again.")
 

@@ -51,6 +51,9 @@ class User(Base):
     # Service accounts hold API keys and cannot log in with a password.
     is_service: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Lockout (issue 11): wrong passwords in a row, and until when logins are refused.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -110,3 +113,5 @@ class ApiKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Scopes (issue 11) narrow what the key may do; None: all its user may do.
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)

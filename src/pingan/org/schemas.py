@@ -74,9 +74,15 @@ class GrantIn(BaseModel):
 class ApiKeyIn(BaseModel):
     username: str
     name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] | None = Field(
+        None,
+        max_length=10,
+        description="read, intake, dispatch, admin or all; none: all its user may do",
+    )
 
 
 class ApiKeyOut(BaseModel):
     id: int
     name: str
     key: str = Field(description="Shown once; store it now")
+    scopes: list[str] | None = None

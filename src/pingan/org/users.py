@@ -8,11 +8,19 @@ from sqlalchemy.orm import Session, selectinload
 from pingan.kit import audit
 from pingan.kit.errors import Conflict, NotFound, ValidationFailed
 from pingan.kit.security import hash_password
+from pingan.org.auth_passwords import check_password
+from pingan.org.auth_scopes import scope_allows
 from pingan.org.models import Membership, OrgUnit, Role, User
-from pingan.org.permissions import BUILTIN_ROLES, Perm
+from pingan.org.permissions import BUILTIN_ROLES, ROLE_LEVELS, Perm
 from pingan.org.principal import Grant, Principal
+from pingan.settings import get_settings
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 8  # the default of PINGAN_PASSWORD_MIN_LENGTH
+
+
+def _min_password_length() -> int:
+    # Never below 8 (NIST SP 800-63B), whatever the setting says.
+    return max(MIN_PASSWORD_LENGTH, int(get_settings().password_min_length))
 
 
 def ensure_builtin_roles(session: Session) -> None:
@@ -47,10 +55,8 @@ def create_user(
         raise ValidationFailed("username must be 1-100 characters", field="username")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} already exists", field="username")
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
-        )
+    if password is not None:
+        check_password(password, username=username, min_length=_min_password_length())
     if password is None and not is_service:
         raise ValidationFailed("a person's account needs a password", field="password")
     user = User(
@@ -106,6 +112,11 @@ def grant_role(
     )
     if existing is not None:
         return existing
+    wanted = ROLE_LEVELS.get(role_name)
+    if wanted is not None and unit.level != wanted:
+        raise ValidationFailed(
+            f"role {role_name!r} is granted at a {wanted}, not at a {unit.level}", field="unit"
+        )
     membership = Membership(
         user_id=user.id, org_unit_id=unit.id, role_id=role.id, granted_by=actor.actor
     )
@@ -123,7 +134,12 @@ def grant_role(
 
 
 def principal_for(
-    session: Session, user: User, *, via: str, api_key_id: int | None = None
+    session: Session,
+    user: User,
+    *,
+    via: str,
+    api_key_id: int | None = None,
+    scopes: list[str] | None = None,
 ) -> Principal:
     rows = session.execute(
         select(OrgUnit.id, OrgUnit.level, OrgUnit.path, Role.name, Role.permissions)
@@ -132,7 +148,13 @@ def principal_for(
         .where(Membership.user_id == user.id)
     ).all()
     grants = tuple(
-        Grant(unit_id=uid, level=level, path=path, role=role, permissions=frozenset(perms))
+        Grant(
+            unit_id=uid,
+            level=level,
+            path=path,
+            role=role,
+            permissions=frozenset(p for p in perms if scope_allows(scopes, p)),
+        )
         for uid, level, path, role, perms in rows
     )
     return Principal(

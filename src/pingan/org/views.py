@@ -42,10 +42,18 @@ def _ttl(request: Request) -> float:
 
 
 def _login(
-    session: Session, username: str, password: str, ttl: float
+    request: Request, session: Session, username: str, password: str
 ) -> tuple[str, AuthToken, User]:
+    settings = request.app.state.settings
     try:
-        return auth.login(session, username=username, password=password, ttl_hours=ttl)
+        return auth.login(
+            session,
+            username=username,
+            password=password,
+            ttl_hours=_ttl(request),
+            max_failures=int(settings.login_max_failures),
+            lockout_minutes=float(settings.login_lockout_minutes),
+        )
     except Unauthenticated:
         session.commit()  # keep the audit entry of the failed attempt
         raise
@@ -54,7 +62,7 @@ def _login(
 @auth_router.post("/login", response_model=TokenOut)
 def login(body: LoginIn, request: Request, response: Response, session: DbSession) -> TokenOut:
     """Log in: sets the session cookie for the console and returns a bearer token."""
-    token, record, _user = _login(session, body.username, body.password, _ttl(request))
+    token, record, _user = _login(request, session, body.username, body.password)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -72,7 +80,7 @@ def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: DbSession
 ) -> TokenOut:
     """OAuth2 password flow (what the Authorize button in /docs uses)."""
-    secret, record, _user = _login(session, form.username, form.password, _ttl(request))
+    secret, record, _user = _login(request, session, form.username, form.password)
     return TokenOut(access_token=secret, expires_at=record.expires_at)
 
 
@@ -223,5 +231,7 @@ def create_api_key(body: ApiKeyIn, principal: CurrentPrincipal, session: DbSessi
     user = session.scalar(select(User).where(User.username == body.username))
     if user is None:
         raise NotFound(f"user {body.username!r} not found", field="username")
-    secret, key = auth.create_api_key(session, user=user, name=body.name, actor=principal)
-    return ApiKeyOut(id=key.id, name=key.name, key=secret)
+    secret, key = auth.create_api_key(
+        session, user=user, name=body.name, actor=principal, scopes=body.scopes
+    )
+    return ApiKeyOut(id=key.id, name=key.name, key=secret, scopes=key.scopes)

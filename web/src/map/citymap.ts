@@ -10,6 +10,7 @@ import type { Detail } from "../panel";
 import type { TimeWindow } from "../timewindow";
 import { boundsOf } from "./bounds";
 import { ClusterLabels } from "./clusterlabels";
+import { OVERLAY_LAYERS, addOverlayLayers, type OverlayKey } from "./overlays";
 import {
   BASE_STYLE,
   EMERGING_CATEGORIES,
@@ -41,6 +42,8 @@ export interface MapEvents {
   onStatus(key: LayerKey, state: "loading" | "loaded" | "error", note?: string): void;
   onIncidentCount(count: number, capped: boolean): void;
   onEmergingCategories(categories: Record<string, number>): void;
+  /** A click on a screen's overlay (alert area, incident, responder, route). */
+  onOverlay?(layer: string, properties: Record<string, unknown>): void;
 }
 
 /** The full-screen map: the city's own layers, toggled from the layer panel. */
@@ -70,6 +73,7 @@ export class CityMap {
     this.ready = new Promise((resolve) => this.map.once("load", () => resolve()));
     void this.ready.then(() => {
       this.addSourcesAndLayers();
+      addOverlayLayers(this.map);
       new ClusterLabels(this.map, "incidents", "incident-clusters");
       this.map.on("click", (e) => this.click(e.point));
       this.map.on("moveend", () => this.viewChanged());
@@ -93,6 +97,19 @@ export class CityMap {
       this.loadedOnce.delete(key);
       if (this.enabled.has(key)) await this.load(key);
     }
+  }
+
+  /** Draw a screen's overlay (replacing what it showed before). */
+  async setOverlay(key: OverlayKey, doc: FeatureCollection): Promise<void> {
+    await this.ready;
+    (this.map.getSource(key) as GeoJSONSource).setData(doc);
+  }
+
+  /** Move the view to show a set of features. */
+  async fitTo(doc: FeatureCollection, maxZoom = 15): Promise<void> {
+    await this.ready;
+    const bounds = boundsOf(doc);
+    if (bounds) this.map.fitBounds(bounds, { padding: 60, maxZoom, duration: 400 });
   }
 
   heatTileUrl(): string {
@@ -391,6 +408,15 @@ export class CityMap {
   }
 
   private click(point: maplibregl.PointLike): void {
+    const over = this.map.queryRenderedFeatures(point, { layers: [...OVERLAY_LAYERS] });
+    over.sort(
+      (a, b) =>
+        OVERLAY_LAYERS.indexOf(a.layer.id as never) - OVERLAY_LAYERS.indexOf(b.layer.id as never),
+    );
+    if (over[0] && this.events.onOverlay) {
+      this.events.onOverlay(over[0].layer.id, { ...over[0].properties });
+      return;
+    }
     const order = [
       "incident-points",
       "incident-clusters",

@@ -6,9 +6,15 @@ from pingan.cases.engine import Workflow
 
 
 def get_workflow(case_type: str) -> Workflow:
-    from pingan.cases.workflows import grid_event
+    from pingan.cases.workflows import assessment, grid_event, mediation
 
     known = {grid_event.WORKFLOW.key: grid_event.WORKFLOW}
+    # Issue 8: dispute mediation and decision risk assessments.
+    known.update({w.key: w for w in (mediation.WORKFLOW, assessment.WORKFLOW)})
+    # Issue 8: complaints and petitions, anonymous tips.
+    from pingan.cases.workflows import petition, tip
+
+    known.update({w.key: w for w in (petition.WORKFLOW, tip.WORKFLOW)})
     try:
         return known[case_type]
     except KeyError:

@@ -1,0 +1,1 @@
+"""Operations: backup and restore, retention and purges, access requests, the job runner."""

@@ -1,0 +1,1 @@
+"""Situation analysis: KPIs, briefings (HTML and PDF), the safety index and campaign evaluation."""

@@ -1,0 +1,50 @@
+"""A job runner for the exactly-once test.
+
+    python -m tests.ops.worker_proc URL START SECONDS
+
+
+It registers a job kind whose every run leaves one audit entry (with this
+process's pid), schedules it every second, waits until the wall-clock START so
+that competing processes begin together, and runs a real ``jobs.Worker``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from sqlalchemy import Engine
+
+from pingan.kit import audit, jobs
+from pingan.kit.db import engine_for, session_scope
+
+KIND = "test.tick"
+
+
+@jobs.register(KIND, "A job whose every run is counted")
+def tick(engine: Engine, params: dict[str, Any], progress: jobs.Progress) -> dict[str, Any]:
+    with session_scope(engine) as session:
+        audit.record(
+            session, actor="system:test", action=KIND, object_type="job",
+            detail={"pid": os.getpid()},
+        )  # fmt: skip
+    return {"pid": os.getpid()}
+
+
+def main() -> None:
+    url, start, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+    engine = engine_for(url)
+    jobs._schedules.clear()
+    jobs.schedule(KIND, every_seconds=1)
+    time.sleep(max(0.0, start - time.time()))
+    worker = jobs.Worker(engine, poll_seconds=0.05)
+    worker.start()
+    time.sleep(seconds)
+    worker.stop()
+    print("stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()
