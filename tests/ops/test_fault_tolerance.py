@@ -166,9 +166,13 @@ def test_scheduled_job_runs_once_per_period_across_processes_and_restarts(
         )
         for begin, length in plan
     ]
+    submitted: list[tuple[int, int]] = []  # (job id, period) from every process
     for proc in procs:
-        _out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()[-2000:]
+        for line in out.decode().splitlines():
+            if line.startswith("{"):
+                submitted += [tuple(pair) for pair in json.loads(line)["submitted"]]
     with session_scope(engine) as session:
         ticks = session.scalars(select(jobs.Job).where(jobs.Job.kind == "test.tick")).all()
         runs = session.scalars(
@@ -177,7 +181,9 @@ def test_scheduled_job_runs_once_per_period_across_processes_and_restarts(
         assert audit.verify_chain(session).ok
     # About one period per second of running, each submitted once and run once.
     assert seconds + 3 - 2 <= len(ticks) <= seconds + 3 + 3
-    slots = {int(job.created_at.timestamp()) for job in ticks}
+    # Every job was submitted by some process, for a period no other job has.
+    assert sorted(job_id for job_id, _ in submitted) == sorted(job.id for job in ticks)
+    slots = {period for _, period in submitted}
     assert len(slots) == len(ticks), "a period was submitted twice"
     assert all(job.status == jobs.JobStatus.SUCCEEDED for job in ticks)
     assert len(runs) == len(ticks), "a job ran twice (or not at all)"

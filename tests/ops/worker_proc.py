@@ -10,6 +10,7 @@ that competing processes begin together, and runs a real ``jobs.Worker``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from pingan.kit import audit, jobs
-from pingan.kit.db import engine_for, session_scope
+from pingan.kit.db import engine_for, session_scope, utcnow
 
 KIND = "test.tick"
 
@@ -33,9 +34,23 @@ def tick(engine: Engine, params: dict[str, Any], progress: jobs.Progress) -> dic
     return {"pid": os.getpid()}
 
 
+# (job id, period) of every job this process submitted. A job's created_at can fall in
+# the next second after a lock wait, so the period is taken from the scheduler's clock.
+SUBMITTED: list[tuple[int, int]] = []
+_enqueue_due = jobs.enqueue_due
+
+
+def _recording_enqueue(engine: Engine, now: Any = None) -> list[int]:
+    now = now or utcnow()
+    ids = _enqueue_due(engine, now)
+    SUBMITTED.extend((job_id, int(now.timestamp())) for job_id in ids)
+    return ids
+
+
 def main() -> None:
     url, start, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
     engine = engine_for(url)
+    jobs.enqueue_due = _recording_enqueue  # type: ignore[assignment]
     jobs._schedules.clear()
     jobs.schedule(KIND, every_seconds=1)
     time.sleep(max(0.0, start - time.time()))
@@ -43,6 +58,7 @@ def main() -> None:
     worker.start()
     time.sleep(seconds)
     worker.stop()
+    print(json.dumps({"submitted": SUBMITTED}), flush=True)
     print("stopped", flush=True)
 
 
