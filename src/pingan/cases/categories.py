@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pingan.cases.calendar import Basis
@@ -13,31 +16,56 @@ from pingan.kit.errors import ValidationFailed
 from pingan.org.levels import Level
 
 
+@dataclass(frozen=True)
+class CategorySpec:
+    code: str
+    kind: str
+    name_zh: str
+    name_en: str
+    department: str
+    handling_level: str
+    deadline_amount: int
+    deadline_basis: str
+
+
+def add_missing_categories(session: Session, case_type: str, specs: Iterable[CategorySpec]) -> int:
+    """Insert the categories whose code is not stored yet; returns how many were added.
+
+    Each insert is its own savepoint, so a concurrent first use that stores the same
+    code first is skipped instead of failing the caller's transaction.
+    """
+    existing = set(session.scalars(select(CaseCategory.code)))
+    added = 0
+    for spec in specs:
+        if spec.code in existing:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(
+                    CaseCategory(
+                        case_type=case_type, code=spec.code, kind=spec.kind,
+                        name_zh=spec.name_zh, name_en=spec.name_en, department=spec.department,
+                        handling_level=Level(spec.handling_level).value,
+                        deadline_amount=spec.deadline_amount,
+                        deadline_basis=Basis(spec.deadline_basis).value, active=True,
+                    )
+                )  # fmt: skip
+        except IntegrityError:
+            continue
+        added += 1
+    session.flush()
+    return added
+
+
 def ensure_categories(session: Session) -> int:
     """Create the default grid-event categories that are missing (idempotent)."""
     from pingan.cases.workflows.grid_event import DEFAULT_CATEGORIES, WORKFLOW
 
-    existing = set(session.scalars(select(CaseCategory.code)))
-    added = 0
-    for code, kind, zh, en, dept, level, amount, basis in DEFAULT_CATEGORIES:
-        if code not in existing:
-            session.add(
-                CaseCategory(
-                    case_type=WORKFLOW.key,
-                    code=code,
-                    kind=kind,
-                    name_zh=zh,
-                    name_en=en,
-                    department=dept,
-                    handling_level=Level(level).value,
-                    deadline_amount=amount,
-                    deadline_basis=Basis(basis).value,
-                    active=True,
-                )
-            )
-            added += 1
-    session.flush()
-    return added
+    specs = [
+        CategorySpec(code, kind, zh, en, dept, level, amount, basis)
+        for code, kind, zh, en, dept, level, amount, basis in DEFAULT_CATEGORIES
+    ]
+    return add_missing_categories(session, WORKFLOW.key, specs)
 
 
 def list_categories(session: Session, case_type: str | None = None) -> list[CaseCategory]:

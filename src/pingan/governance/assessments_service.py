@@ -14,9 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.cases import actions
-from pingan.cases.calendar import Basis
-from pingan.cases.categories import get_category
-from pingan.cases.models import Case, CaseCategory
+from pingan.cases.categories import CategorySpec, add_missing_categories, get_category
+from pingan.cases.models import Case
 from pingan.cases.schemas import CaseIn
 from pingan.cases.service import add_event, create_case, get_case_by_number, scope_clause
 from pingan.cases.workflows.assessment import DEFAULT_CATEGORIES, WORKFLOW, assessment_of
@@ -43,7 +42,6 @@ from pingan.governance.assessments_schemas import (
 from pingan.kit import audit
 from pingan.kit.db import utcnow
 from pingan.kit.errors import Conflict, NotFound, ValidationFailed
-from pingan.org.levels import Level
 from pingan.org.models import OrgUnit
 from pingan.org.permissions import Perm
 from pingan.org.principal import Principal
@@ -51,20 +49,11 @@ from pingan.org.principal import Principal
 
 def ensure_categories(session: Session) -> int:
     """Create the assessment categories that are missing (idempotent)."""
-    existing = set(session.scalars(select(CaseCategory.code)))
-    added = 0
-    for code, zh, en, level, amount, basis in DEFAULT_CATEGORIES:
-        if code not in existing:
-            session.add(
-                CaseCategory(
-                    case_type=WORKFLOW.key, code=code, kind="decision", name_zh=zh, name_en=en,
-                    department="risk_assessment", handling_level=Level(level).value,
-                    deadline_amount=amount, deadline_basis=Basis(basis).value, active=True,
-                )
-            )  # fmt: skip
-            added += 1
-    session.flush()
-    return added
+    specs = [
+        CategorySpec(code, "decision", zh, en, "risk_assessment", level, amount, basis)
+        for code, zh, en, level, amount, basis in DEFAULT_CATEGORIES
+    ]
+    return add_missing_categories(session, WORKFLOW.key, specs)
 
 
 def register(

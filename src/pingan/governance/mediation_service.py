@@ -15,9 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.cases import actions, routing
-from pingan.cases.calendar import Basis
-from pingan.cases.categories import get_category
-from pingan.cases.models import Case, CaseCategory
+from pingan.cases.categories import CategorySpec, add_missing_categories, get_category
+from pingan.cases.models import Case
 from pingan.cases.schemas import CaseIn
 from pingan.cases.service import add_event, create_case, get_case_by_number
 from pingan.cases.workflows.mediation import DEFAULT_CATEGORIES, WORKFLOW, dispute_of
@@ -34,20 +33,11 @@ from pingan.org.principal import Principal
 
 def ensure_categories(session: Session) -> int:
     """Create the mediation categories that are missing (idempotent)."""
-    existing = set(session.scalars(select(CaseCategory.code)))
-    added = 0
-    for code, zh, en, level, amount, basis in DEFAULT_CATEGORIES:
-        if code not in existing:
-            session.add(
-                CaseCategory(
-                    case_type=WORKFLOW.key, code=code, kind="event", name_zh=zh, name_en=en,
-                    department="mediation", handling_level=Level(level).value,
-                    deadline_amount=amount, deadline_basis=Basis(basis).value, active=True,
-                )
-            )  # fmt: skip
-            added += 1
-    session.flush()
-    return added
+    specs = [
+        CategorySpec(code, "event", zh, en, "mediation", level, amount, basis)
+        for code, zh, en, level, amount, basis in DEFAULT_CATEGORIES
+    ]
+    return add_missing_categories(session, WORKFLOW.key, specs)
 
 
 def register(

@@ -16,15 +16,14 @@ import secrets
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, false, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pingan.cases import clocks
 from pingan.cases.attachments import MAX_BYTES, sniff, strip_jpeg_exif, strip_png_exif
 from pingan.cases.calendar import Basis, load_calendar
-from pingan.cases.categories import get_category
+from pingan.cases.categories import CategorySpec, add_missing_categories, get_category
 from pingan.cases.engine import CREATE
-from pingan.cases.models import Case, CaseCategory, CaseClock
+from pingan.cases.models import Case, CaseClock
 from pingan.cases.service import add_event, next_number
 from pingan.cases.workflows.petition import CHANNELS, DEFAULT_CATEGORIES, WORKFLOW
 from pingan.governance.petitions_dedupe import Match, find_same_matter, person_key, place_key
@@ -50,31 +49,12 @@ OFFICE_DEPARTMENT = "letters_visits"
 
 def ensure_petition_categories(session: Session) -> int:
     """Create the default petition categories that are missing (idempotent)."""
-    existing = set(session.scalars(select(CaseCategory.code)))
-    added = 0
-    for code, zh, en, department, level in DEFAULT_CATEGORIES:
-        if code not in existing:
-            try:  # a concurrent first use may insert the same code first
-                with session.begin_nested():
-                    session.add(
-                        CaseCategory(
-                            case_type=WORKFLOW.key,
-                            code=code,
-                            kind="matter",
-                            name_zh=zh,
-                            name_en=en,
-                            department=department,
-                            handling_level=level,
-                            deadline_amount=60,
-                            deadline_basis=Basis.STATUTORY_DAYS.value,
-                            active=True,
-                        )
-                    )
-            except IntegrityError:
-                continue
-            added += 1
-    session.flush()
-    return added
+    # Handling is concluded within 60 days of acceptance (2022 Regulations, art. 35).
+    specs = [
+        CategorySpec(code, "matter", zh, en, department, level, 60, Basis.STATUTORY_DAYS.value)
+        for code, zh, en, department, level in DEFAULT_CATEGORIES
+    ]
+    return add_missing_categories(session, WORKFLOW.key, specs)
 
 
 def unit_or_error(session: Session, unit_id: int, field: str) -> OrgUnit:

@@ -19,12 +19,11 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import ColumnElement, false, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pingan.cases import actions, clocks
-from pingan.cases.calendar import Basis, load_calendar
-from pingan.cases.categories import get_category
+from pingan.cases.calendar import load_calendar
+from pingan.cases.categories import CategorySpec, add_missing_categories, get_category
 from pingan.cases.engine import CREATE
 from pingan.cases.models import Case, CaseCategory
 from pingan.cases.service import add_event, next_number
@@ -35,7 +34,6 @@ from pingan.kit import audit
 from pingan.kit.db import utcnow
 from pingan.kit.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
 from pingan.kit.security import DUMMY_HASH, hash_password, verify_password
-from pingan.org.levels import Level
 from pingan.org.models import OrgUnit
 from pingan.org.permissions import Perm
 from pingan.org.principal import Principal
@@ -60,31 +58,11 @@ PUBLIC_STATUS = {
 
 
 def ensure_tip_categories(session: Session) -> int:
-    existing = set(session.scalars(select(CaseCategory.code)))
-    added = 0
-    for code, zh, en, department, level, amount, basis in DEFAULT_CATEGORIES:
-        if code not in existing:
-            try:  # a concurrent first use may insert the same code first
-                with session.begin_nested():
-                    session.add(
-                        CaseCategory(
-                            case_type=WORKFLOW.key,
-                            code=code,
-                            kind="tip",
-                            name_zh=zh,
-                            name_en=en,
-                            department=department,
-                            handling_level=Level(level).value,
-                            deadline_amount=amount,
-                            deadline_basis=Basis(basis).value,
-                            active=True,
-                        )
-                    )
-            except IntegrityError:
-                continue
-            added += 1
-    session.flush()
-    return added
+    specs = [
+        CategorySpec(code, "tip", zh, en, department, level, amount, basis)
+        for code, zh, en, department, level, amount, basis in DEFAULT_CATEGORIES
+    ]
+    return add_missing_categories(session, WORKFLOW.key, specs)
 
 
 def _triage_desk(session: Session) -> OrgUnit:
