@@ -10,9 +10,18 @@ from sqlalchemy import select
 
 from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.kit import audit
+from pingan.kit.errors import Forbidden
 from pingan.org.permissions import Perm
+from pingan.org.service import holds_city_wide
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+def _require_city_auditor(principal: CurrentPrincipal, session: DbSession) -> None:
+    # Audit entries span every unit, so only a city-wide auditor reads them.
+    principal.require(Perm.AUDIT_READ)
+    if not holds_city_wide(session, principal, Perm.AUDIT_READ):
+        raise Forbidden("the audit log is read by city-wide auditors only")
 
 
 @router.get("")
@@ -22,7 +31,7 @@ def list_entries(
     after_id: int = Query(0, ge=0),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
-    principal.require(Perm.AUDIT_READ)
+    _require_city_auditor(principal, session)
     rows = session.scalars(
         select(audit.AuditEntry)
         .where(audit.AuditEntry.id > after_id)
@@ -46,7 +55,7 @@ def list_entries(
 
 @router.get("/verify")
 def verify(principal: CurrentPrincipal, session: DbSession) -> dict[str, Any]:
-    principal.require(Perm.AUDIT_READ)
+    _require_city_auditor(principal, session)
     report = audit.verify_chain(session)
     return {
         "ok": report.ok,

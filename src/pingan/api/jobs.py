@@ -12,6 +12,7 @@ from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.kit import jobs
 from pingan.kit.errors import NotFound
 from pingan.org.permissions import Perm
+from pingan.org.service import holds_city_wide
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -55,6 +56,7 @@ def job_out(job: jobs.Job) -> JobOut:
 def get_job(job_id: int, principal: CurrentPrincipal, session: DbSession) -> JobOut:
     """A job you started (administrators see every job)."""
     job = jobs.get(session, job_id)
-    if job.created_by != principal.actor and not principal.can(Perm.USERS_ADMIN):
+    others = holds_city_wide(session, principal, Perm.USERS_ADMIN)  # every unit's jobs
+    if job.created_by != principal.actor and not others:
         raise NotFound(f"job {job_id} not found")
     return job_out(job)

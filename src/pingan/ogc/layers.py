@@ -218,8 +218,7 @@ HOTSPOT_KIND = "analysis.hotspots"
 
 
 def _city_wide_admin(session: Session, actor: Principal) -> bool:
-    roots = session.scalars(select(OrgUnit.path).where(OrgUnit.parent_id.is_(None))).all()
-    return bool(roots) and all(actor.can(Perm.USERS_ADMIN, path) for path in roots)
+    return org_service.holds_city_wide(session, actor, Perm.USERS_ADMIN)
 
 
 def _visible_run(session: Session, job: jobs.Job, actor: Principal) -> bool:

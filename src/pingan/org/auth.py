@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from pingan.kit import audit
 from pingan.kit.db import utcnow
-from pingan.kit.errors import Unauthenticated
+from pingan.kit.errors import Forbidden, Unauthenticated
 from pingan.kit.security import (
     DUMMY_HASH,
     hash_password,
@@ -22,7 +22,7 @@ from pingan.org.auth_scopes import check_scopes
 from pingan.org.models import ApiKey, AuthToken, User
 from pingan.org.permissions import Perm
 from pingan.org.principal import Principal
-from pingan.org.users import principal_for
+from pingan.org.users import administers, principal_for
 
 SESSION_PREFIX = "pgs"
 API_KEY_PREFIX = "pgk"
@@ -148,6 +148,7 @@ def create_api_key(
     """
     if actor.user_id != user.id or actor.via == "api_key":
         actor.require(Perm.USERS_ADMIN)
+        _require_administers(actor, user)
     scopes = check_scopes(scopes)
     secret = new_token(API_KEY_PREFIX)
     key = ApiKey(
@@ -170,9 +171,18 @@ def create_api_key(
     return secret, key
 
 
+def _require_administers(actor: Principal, user: User) -> None:
+    if not administers(actor, user):
+        raise Forbidden(f"user {user.username!r} holds roles outside your administration")
+
+
 def revoke_api_key(session: Session, *, key_id: int, actor: Principal) -> None:
     actor.require(Perm.USERS_ADMIN)
     key = session.get(ApiKey, key_id)
+    if key is not None:
+        owner = session.get(User, key.user_id)
+        if owner is not None:
+            _require_administers(actor, owner)
     if key is not None and key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record(

@@ -167,6 +167,18 @@ def scope_filter(stmt: Select[OrgUnit], principal: Principal, perm: str) -> Sele
     return stmt.where(or_(*[OrgUnit.path.startswith(g.path) for g in grants]))
 
 
+def holds_city_wide(session: Session, principal: Principal, perm: str) -> bool:
+    """Whether ``perm`` is held over every root unit, i.e. over the whole city.
+
+    Records that belong to no unit (the audit log, every user's jobs) are for
+    such holders only: a district's administrator must not read the city's.
+    """
+    if principal.is_system:
+        return True
+    roots = session.scalars(select(OrgUnit.path).where(OrgUnit.parent_id.is_(None))).all()
+    return bool(roots) and all(principal.can(perm, path) for path in roots)
+
+
 def get_unit(session: Session, unit_id: int, *, principal: Principal) -> OrgUnit:
     unit = session.get(OrgUnit, unit_id)
     # Out of scope reads the same as missing: no hint that the unit exists.

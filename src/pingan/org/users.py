@@ -86,12 +86,30 @@ def get_user_by_name(session: Session, username: str) -> User:
 
 
 def list_users(session: Session, *, actor: Principal) -> list[User]:
+    """The accounts an administrator may see: those holding a role inside their
+    scope, and those holding none yet (so they can be granted one)."""
     actor.require(Perm.USERS_ADMIN)
     stmt = select(User).options(
         selectinload(User.memberships).selectinload(Membership.org_unit),
         selectinload(User.memberships).selectinload(Membership.role),
     )
-    return list(session.scalars(stmt.order_by(User.id)))
+    found = session.scalars(stmt.order_by(User.id))
+    return [
+        u for u in found if not u.memberships or any(visible_grant(actor, m) for m in u.memberships)
+    ]
+
+
+def visible_grant(actor: Principal, membership: Membership) -> bool:
+    return actor.can(Perm.USERS_ADMIN, membership.org_unit.path)
+
+
+def administers(actor: Principal, user: User) -> bool:
+    """Whether ``actor`` administers every unit where ``user`` holds a role.
+
+    Acting as such a user (a key minted for them) gives nothing the
+    administrator could not grant anyway; acting as anyone else would.
+    """
+    return actor.can(Perm.USERS_ADMIN) and all(visible_grant(actor, m) for m in user.memberships)
 
 
 def grant_role(

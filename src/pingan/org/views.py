@@ -19,6 +19,7 @@ from pingan.org import auth, service, users
 from pingan.org.levels import Level
 from pingan.org.models import AuthToken, OrgUnit, User
 from pingan.org.permissions import Perm
+from pingan.org.principal import Principal
 from pingan.org.schemas import (
     ApiKeyIn,
     ApiKeyOut,
@@ -179,14 +180,16 @@ def get_unit(unit_id: int, principal: CurrentPrincipal, session: DbSession) -> O
     return _unit_out(service.get_unit(session, unit_id, principal=principal), True)
 
 
-def _user_out(user: User) -> UserOut:
+def _user_out(user: User, actor: Principal | None = None) -> UserOut:
+    # An administrator sees the grants inside their own scope only.
+    shown = [m for m in user.memberships if actor is None or users.visible_grant(actor, m)]
     return UserOut(
         id=user.id,
         username=user.username,
         display_name=user.display_name,
         is_active=user.is_active,
         is_service=user.is_service,
-        grants=[f"{m.role.name}@{m.org_unit.code}" for m in user.memberships],
+        grants=[f"{m.role.name}@{m.org_unit.code}" for m in shown],
     )
 
 
@@ -197,7 +200,7 @@ def list_users(principal: CurrentPrincipal, session: DbSession) -> list[UserOut]
         session, actor=principal.actor, action="users.read", object_type="user",
         detail={"count": len(found)},
     )  # fmt: skip
-    return [_user_out(u) for u in found]
+    return [_user_out(u, principal) for u in found]
 
 
 @users_router.post("", response_model=UserOut, status_code=201)
@@ -223,7 +226,7 @@ def grant(user_id: int, body: GrantIn, principal: CurrentPrincipal, session: DbS
     unit = service.get_unit(session, body.org_unit_id, principal=principal)
     users.grant_role(session, user=user, role_name=body.role, unit=unit, actor=principal)
     session.refresh(user, ["memberships"])
-    return _user_out(user)
+    return _user_out(user, principal)
 
 
 @users_router.post("/api-keys", response_model=ApiKeyOut, status_code=201)
