@@ -18,9 +18,19 @@ with ``k = (mu1 - mu0) / ln(mu1 / mu0)``; alarm when ``S_t > h`` (then reset).
 
 Seasonal baseline (Farrington-flavoured quasi-Poisson GLM): for each day, a
 log-linear Poisson model with a day-of-week effect and a linear trend is fitted
-by IRLS on the ``baseline_weeks`` weeks before a guard band; the day alarms
-when its count is above ``mu + z * sqrt(phi * mu)`` with the dispersion ``phi``
-estimated from the fit (never below 1).
+by IRLS on the ``baseline_weeks`` weeks before a guard band. As in Farrington
+et al. (1996) the comparison is made on the 2/3-power scale, where a Poisson
+count is close to symmetric, and the variance counts both the day's own
+noise (``phi * mu``, dispersion ``phi`` from the fit, never below 1) and the
+uncertainty of the fitted ``mu`` (``Var(mu) = mu^2 x0' Cov(beta) x0`` with
+``Cov(beta) = phi (X' W X)^-1``):
+
+    z = (y^(2/3) - mu^(2/3)) / ((2/3) mu^(-1/3) sqrt(phi mu + Var(mu)))
+
+and the day alarms when ``z > z_(1-alpha)``, i.e. above
+``mu (1 + (2/3) z_(1-alpha) sqrt(phi mu + Var(mu)) / mu)^(3/2)``. Without the
+transformation and the fit's own variance, small counts alarm several times
+more often than ``alpha`` promises.
 """
 
 from __future__ import annotations
@@ -152,6 +162,16 @@ def _poisson_irls(design: FloatArray, y: FloatArray, iterations: int = 25) -> Fl
     return beta
 
 
+def _fitted_mean_variance(design: FloatArray, fitted: FloatArray, today: FloatArray) -> float:
+    """``x0' (X' W X)^-1 x0`` with ``W = diag(mu)``: Var(log mu_0) per unit of dispersion.
+
+    A pseudo-inverse, because a day-of-week column can be all zeros when
+    the baseline holds only zero counts on that weekday.
+    """
+    information = design.T @ (design * fitted[:, None])
+    return float(today @ np.linalg.pinv(information) @ today)
+
+
 def _design(days: FloatArray, origin: float) -> FloatArray:
     dow = days.astype(np.int64) % 7
     cols = [np.ones(days.size), (days - origin) / 7.0]
@@ -167,7 +187,8 @@ def seasonal_glm(
     alpha: float = 0.01,
     trend: bool = True,
 ) -> AberrationResult:
-    """Quasi-Poisson GLM with day-of-week effects; statistic is the z-score of today's count."""
+    """Quasi-Poisson GLM with day-of-week effects; the statistic is today's z-score on the
+    2/3-power scale, counting the fitted mean's own uncertainty (see the module notes)."""
     y = _counts(counts)
     if baseline_weeks < 2 or guard_days < 0 or not 0 < alpha < 1:
         raise ValueError("baseline_weeks >= 2, guard_days >= 0 and 0 < alpha < 1 are required")
@@ -192,8 +213,9 @@ def seasonal_glm(
             today = np.delete(today, 1, axis=1)
         mu = float(np.exp(today @ beta)[0])
         expected[t] = mu
-        # Alarm above mu + z * sqrt(phi * mu), i.e. when this z-score passes z_alpha.
-        stat[t] = (y[t] - mu) / np.sqrt(phi * mu)
+        var_mu = mu * mu * phi * _fitted_mean_variance(design, fitted, today[0])
+        spread = (2.0 / 3.0) * mu ** (-1.0 / 3.0) * np.sqrt(phi * mu + var_mu)
+        stat[t] = (y[t] ** (2.0 / 3.0) - mu ** (2.0 / 3.0)) / spread
     return _result("seasonal_glm", stat, z_alpha, expected)
 
 
