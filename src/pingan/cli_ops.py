@@ -70,6 +70,9 @@ def demo(
         f"Demo login: [bold]{settings.demo_username}[/bold] / [bold]{settings.demo_password}[/bold]"
     )
     if not no_serve:
+        from pingan.dispatch import demo_duty
+
+        demo_duty.schedule()  # the demo's responders have no phones: keep them reporting
         serve(host=host, port=port)
 
 
@@ -138,7 +141,7 @@ def worker(
     from pingan.kit import jobs
     from pingan.kit.db import get_engine
 
-    schedules.install()
+    schedules.install(get_engine())  # a bad schedule setting stops the worker here
     runner = jobs.Worker(get_engine(), poll_seconds, scheduling=not no_schedules)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
