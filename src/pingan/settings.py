@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_username_claim: str = "preferred_username"
+    # Secrets the server reuses (webhook signing keys, the federation key) are sealed
+    # with this Fernet key before they are stored; unset: a key file made on first use.
+    secrets_key: str = ""
+    secrets_key_file: str = "var/secrets.key"
 
     # Camera health (issue 5): a camera silent this long counts as offline.
     camera_offline_after_s: int = 300

@@ -179,3 +179,15 @@ def test_federation_cli(engine: Engine, city: TestCity, neighbour: Stub) -> None
     assert listed.exit_code == 0 and "North" in listed.output
     bad = runner.invoke(app, ["alerts", "federation", "add", "X", neighbour.url, "short"])
     assert bad.exit_code != 0 and "public_key" in bad.output
+
+
+def test_feed_signing_key_is_sealed_in_the_database(engine: Engine, city: TestCity) -> None:
+    from pingan.kit import meta, sealed
+
+    with session_scope(engine) as session:
+        published = federation.public_key(session)
+    with session_scope(engine) as session:
+        stored = meta.get_value(session, federation.KEY_META)
+        assert stored is not None and stored.startswith(sealed.PREFIX)
+        # The same key is read back through the seal: the public half is unchanged.
+        assert federation.public_key(session) == published

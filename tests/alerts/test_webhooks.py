@@ -336,3 +336,30 @@ def test_a_failing_receiver_gets_one_try_per_pass(
     receiver.fail_first = 0
     second = webhooks.deliver_due(engine, policy=FAST)
     assert second.delivered == 2 and len(receiver.ok()) == 2
+
+
+def test_signing_secret_is_sealed_in_the_database(
+    engine: Engine, city: TestCity, receiver: Receiver
+) -> None:
+    """A copy of the database holds no usable signing key: the column holds a Fernet
+    token that only this installation's key opens, and deliveries still verify."""
+    from sqlalchemy import text
+
+    from pingan.kit import sealed
+
+    webhook_id = _subscribe(engine, city, receiver.url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT secret FROM alert_webhooks WHERE id = :id"), {"id": webhook_id}
+        ).scalar_one()
+    assert SECRET not in stored and stored.startswith(sealed.PREFIX)
+    assert sealed.unseal(stored) == SECRET
+    # A row written before sealing existed is read as it is.
+    assert sealed.unseal(SECRET) == SECRET
+
+    _alert(engine, city)
+    assert webhooks.deliver_due(engine, policy=FAST).delivered == 1
+    headers, body, _ = receiver.ok()[0]
+    assert webhooks.verify_signature(
+        SECRET, headers["x-pingan-timestamp"], body, headers["x-pingan-signature"]
+    )

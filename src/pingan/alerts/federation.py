@@ -42,7 +42,7 @@ from pingan.alerts.federation_models import FederationPeer
 from pingan.alerts.models import OPEN_STATUSES, Alert
 from pingan.alerts.service import area_geometry
 from pingan.incidents.cube import CubeFilter, load_cube
-from pingan.kit import audit, jobs, meta
+from pingan.kit import audit, jobs, meta, sealed
 from pingan.kit.db import session_scope, utcnow
 from pingan.kit.errors import Conflict, NotFound, ValidationFailed
 from pingan.org.models import OrgUnit
@@ -70,9 +70,9 @@ def _private_key(session: Session) -> Ed25519PrivateKey:
             serialization.PrivateFormat.Raw,
             serialization.NoEncryption(),
         )
-        meta.set_value(session, KEY_META, base64.b64encode(raw).decode())
+        meta.set_value(session, KEY_META, sealed.seal(base64.b64encode(raw).decode()))
         return key
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(stored))
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(sealed.unseal(stored)))
 
 
 def public_key(session: Session) -> str:

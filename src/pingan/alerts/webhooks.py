@@ -122,8 +122,8 @@ def create_subscription(
         known = ", ".join(webhooks_outbox.EVENTS)
         raise ValidationFailed(f"unknown event {unknown[0]!r} (known: {known})", field="events")
     secret = data.secret if data.secret is not None else secrets.token_urlsafe(32)
-    if len(secret) < 16:
-        raise ValidationFailed("secret must have at least 16 characters", field="secret")
+    if not 16 <= len(secret) <= 64:
+        raise ValidationFailed("secret must have 16 to 64 characters", field="secret")
     sub = WebhookSubscription(
         name=data.name.strip(),
         url=_check_url(data.url),

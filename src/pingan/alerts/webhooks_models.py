@@ -12,6 +12,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pingan.kit import sealed
 from pingan.kit.db import Base, UTCDateTime, utcnow
 
 
@@ -28,8 +29,9 @@ class WebhookSubscription(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(String(500))
-    # Kept in clear: it is needed to sign each body; it is shown only when created.
-    secret: Mapped[str] = mapped_column(String(200))
+    # Needed again to sign each body, so sealed (not hashed) with a key kept outside
+    # the database; shown only when created. ``secret`` reads and writes it in clear.
+    secret_sealed: Mapped[str] = mapped_column("secret", String(200))
     # Event names (alert.created, alert.merged, alert.acknowledged, ...); empty = all.
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Detection methods (scan.space_time_permutation, ears.c3, ...); empty = all.
@@ -40,6 +42,14 @@ class WebhookSubscription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def secret(self) -> str:
+        return sealed.unseal(self.secret_sealed)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_sealed = sealed.seal(value)
 
 
 class WebhookDelivery(Base):

@@ -14,7 +14,7 @@ class WebhookIn(BaseModel):
     events: list[str] = Field(default_factory=list, description="Event names; empty = all")
     methods: list[str] = Field(default_factory=list, description="Detection methods; empty = all")
     secret: str | None = Field(
-        None, min_length=16, max_length=200, description="HMAC key; generated when omitted"
+        None, min_length=16, max_length=64, description="HMAC key; generated when omitted"
     )
 
 
