@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PINGAN_DATABASE_URL ?= sqlite:///var/pingan.db
 
-.PHONY: demo test install web browser postgres lint typecheck test-sqlite test-postgres bench clean
+.PHONY: demo test install web browser pdftools postgres lint typecheck test-sqlite test-postgres bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -44,6 +44,13 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; \
 	fi
 
+# The risk-assessment report test reads its PDF back with poppler's pdffonts and pdftotext.
+pdftools:
+	@if ! command -v pdffonts >/dev/null || ! command -v pdftotext >/dev/null; then \
+		echo "installing poppler-utils"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; \
+	fi
+
 # PostgreSQL with PostGIS: install the extension package if missing, start the server if stopped.
 postgres:
 	@if [ ! -f /usr/share/postgresql/$(PG_VERSION)/extension/postgis.control ]; then \
@@ -63,10 +70,10 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy src
 
-test-sqlite: install web browser
+test-sqlite: install web browser pdftools
 	$(VENV)/bin/pytest -q -p no:cacheprovider --backend sqlite
 
-test-postgres: install postgres web browser
+test-postgres: install postgres web browser pdftools
 	$(VENV)/bin/pytest -q -p no:cacheprovider --backend postgres
 
 test: install postgres lint typecheck test-sqlite test-postgres
