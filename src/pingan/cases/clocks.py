@@ -112,7 +112,9 @@ def extend(
     """Move a running clock's deadline later by ``amount`` units of its basis.
 
     The budget grows by the counted time between the old and the new deadline,
-    so pauses and the near-breach warning keep working on the longer clock.
+    so pauses and the near-breach warning keep working on the longer clock; and
+    since escalation rules apply once per budget (``escalation``), the reminder
+    fires again before the new deadline and the breach waits for it.
     """
     from pingan.kit.errors import Conflict
 

@@ -1,11 +1,15 @@
-"""The escalation scheduler: applies each rule to each clock run exactly once.
+"""The escalation scheduler: applies each rule to each clock run exactly once per budget.
+
+Each rule applies once per clock run and budget: extending a deadline grows
+the budget, so the reminder and the breach rule fire again for the new
+deadline (and the breach never at the old one, which no longer exists).
 
 Why this never escalates twice and never misses one: a rule fires when its
 threshold (``warn_at`` or ``due_at``) is at or before ``now``, with no lower
 bound, so a run after downtime still sees every breach; and the marker row
-(unique on clock and rule) is written in the same transaction as the action,
-one case per transaction, so a crash leaves both or neither and a concurrent
-runner's insert fails on the unique key and is skipped.
+(unique on clock, rule and budget) is written in the same transaction as the
+action, one case per transaction, so a crash leaves both or neither and a
+concurrent runner's insert fails on the unique key and is skipped.
 """
 
 from __future__ import annotations
@@ -34,8 +38,13 @@ def _due_rules(
     session: Session, clock: CaseClock, case: Case, now: dt.datetime
 ) -> list[EscalationRule]:
     workflow = get_workflow(case.case_type)
+    # Applied against this budget: an extension (a bigger budget) re-arms every rule.
     done = set(
-        session.scalars(select(CaseEscalation.rule).where(CaseEscalation.clock_id == clock.id))
+        session.scalars(
+            select(CaseEscalation.rule).where(
+                CaseEscalation.clock_id == clock.id, CaseEscalation.budget_s == clock.total_s
+            )
+        )
     )
     due: list[EscalationRule] = []
     for rule in workflow.escalations_for(clock.name):
@@ -90,6 +99,7 @@ def run_escalations(engine: Engine, *, now: dt.datetime | None = None) -> int:
                             clock_id=clock.id,
                             case_id=case.id,
                             rule=rule.name,
+                            budget_s=clock.total_s,
                             applied_at=now,
                             actions=",".join(rule.actions),
                         )

@@ -155,15 +155,21 @@ class CaseClock(Base):
 
 
 class CaseEscalation(Base):
-    """An escalation rule applied to one clock run; the unique key makes it once only."""
+    """An escalation rule applied to one clock run; the unique key makes it once only.
+
+    Once per budget: an extension grows the clock's ``total_s``, which re-arms
+    the reminder and the breach rule for the new deadline.
+    """
 
     __tablename__ = "case_escalations"
-    __table_args__ = (UniqueConstraint("clock_id", "rule"),)
+    __table_args__ = (UniqueConstraint("clock_id", "rule", "budget_s"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     clock_id: Mapped[int] = mapped_column(ForeignKey("case_clocks.id", ondelete="CASCADE"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     rule: Mapped[str] = mapped_column(String(60))
+    # The clock's total_s when the rule was applied.
+    budget_s: Mapped[int] = mapped_column(Integer, default=0)
     applied_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     actions: Mapped[str] = mapped_column(String(200))
 

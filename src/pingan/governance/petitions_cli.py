@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+from pathlib import Path
 
 import typer
 from rich.progress import Progress
@@ -10,10 +12,10 @@ from rich.table import Table
 
 from pingan.cases.calendar import load_calendar
 from pingan.cases.clocks import clocks_of
-from pingan.governance import letters, petitions, petitions_stats
+from pingan.governance import letters, petitions, petitions_import, petitions_stats
 from pingan.governance.petitions_calendar import load_mainland_holidays
 from pingan.governance.petitions_steps import close_lapsed
-from pingan.kit.cli import cli_session, console, operator_name
+from pingan.kit.cli import cli_session, console, err_console, operator_name
 from pingan.kit.db import utcnow
 from pingan.org.principal import Principal
 
@@ -121,3 +123,61 @@ def close_lapsed_cmd() -> None:
     with cli_session() as session:
         closed = close_lapsed(session)
         console.print(f"{len(closed)} matters closed")
+
+
+@petitions_app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .csv or .jsonl file"),
+    fmt: str | None = typer.Option(None, "--format", help="csv | jsonl (default: by name)"),
+    codes: Path | None = typer.Option(
+        None, help="Write each new matter's query code here (CSV), for the letters"
+    ),
+    batch: int = typer.Option(200, min=1, help="Rows per transaction"),
+) -> None:
+    """Register petitions from a file; bad rows are listed by line, the rest are kept.
+
+    Rows are keyed by (channel, external_ref): running the same file again adds
+    nothing. Exits 1 if any row failed.
+    """
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        err_console.print(f"[red]error:[/red] {file} is not UTF-8 text ({exc.reason})")
+        raise typer.Exit(1) from None
+    with cli_session():  # a file-level error (format, unknown columns) ends here, cleanly
+        kind = petitions_import.detect_format(file.name, fmt)
+        records = list(petitions_import.read_records(text, kind))
+    actor = _operator()
+    report = petitions_import.ImportReport()
+    with Progress(console=console) as progress:
+        task = progress.add_task("petitions", total=len(records))
+        # One transaction per batch: a long file keeps what it has done if interrupted.
+        for start in range(0, len(records), batch):
+            with cli_session() as session:
+                done = petitions_import.import_records(
+                    session, records[start : start + batch], actor=actor,
+                    progress=lambda _row: progress.advance(task),
+                )  # fmt: skip
+            report.rows += done.rows
+    console.print(
+        f"{report.imported} imported, {report.existing} already imported, {report.failed} failed"
+    )
+    same = [r for r in report.rows if r.same_matter]
+    for r in same:
+        console.print(f"  line {r.line}: {r.number} may be the same matter as "
+                      f"{', '.join(r.same_matter)}")  # fmt: skip
+    if report.failed:
+        table = Table("line", "external_ref", "field", "error", title="Rows not imported")
+        for r in report.rows:
+            if r.status == petitions_import.FAILED:
+                table.add_row(str(r.line), r.external_ref or "", r.field or "", r.error or "")
+        err_console.print(table)
+    if codes is not None:
+        with codes.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["number", "external_ref", "query_code"])
+            for r in report.rows:
+                if r.status == petitions_import.IMPORTED:
+                    writer.writerow([r.number, r.external_ref, r.query_code])
+    if report.failed:
+        raise typer.Exit(1)

@@ -126,6 +126,36 @@ def register(body: PetitionIn, principal: CurrentPrincipal, session: DbSession) 
     return RegisteredOut(**out.model_dump(), query_code=code)
 
 
+@router.post("/import")
+def import_petitions(
+    principal: CurrentPrincipal,
+    session: DbSession,
+    file: Annotated[UploadFile, File(description="CSV or JSON lines, see pingan petitions import")],
+    format: Annotated[str | None, Form(description="csv | jsonl (default: by file name)")] = None,
+) -> dict[str, object]:
+    """Register a small batch of petitions; a row report with line numbers comes back.
+
+    Rows are keyed by (channel, external_ref), so a repeated upload adds nothing.
+    Larger files go through ``pingan petitions import`` (progress, batches).
+    """
+    from dataclasses import asdict
+
+    from pingan.governance import petitions_import as bulk
+
+    # A plain function, so the rows' hashing and writes run off the event loop.
+    data = file.file.read(bulk.MAX_API_BYTES + 1)
+    if len(data) > bulk.MAX_API_BYTES:
+        raise PayloadTooLarge(
+            f"at most {bulk.MAX_API_BYTES // 1024} KiB per upload; use the CLI for more",
+            field="file",
+        )
+    report = bulk.import_upload(session, data, file.filename or "", format, actor=principal)
+    return {
+        "imported": report.imported, "existing": report.existing, "failed": report.failed,
+        "rows": [asdict(r) for r in report.rows],
+    }  # fmt: skip
+
+
 @router.get("", response_model=Page[PetitionSummary])
 def list_petitions(
     principal: CurrentPrincipal,

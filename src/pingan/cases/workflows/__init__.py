@@ -15,6 +15,10 @@ def get_workflow(case_type: str) -> Workflow:
     from pingan.cases.workflows import petition, tip
 
     known.update({w.key: w for w in (petition.WORKFLOW, tip.WORKFLOW)})
+    # Issue 8: compound remediation projects.
+    from pingan.cases.workflows import compound_remediation
+
+    known[compound_remediation.WORKFLOW.key] = compound_remediation.WORKFLOW
     try:
         return known[case_type]
     except KeyError:
