@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -71,27 +71,27 @@ def add_event(
 
 
 def next_number(session: Session, prefix: str, year: int) -> str:
-    """GE-2026-000123: a gap-free counter per prefix and year, locked while issuing."""
-    counter = session.scalar(
-        select(CaseCounter)
+    """GE-2026-000123: a gap-free counter per prefix and year.
+
+    One ``UPDATE ... SET last = last + 1 RETURNING last``: the increment reads
+    the value under the write lock, so two writers never get the same number
+    (a read followed by a write would on SQLite, whose reads take no lock).
+    """
+    bump = (
+        update(CaseCounter)
         .where(CaseCounter.prefix == prefix, CaseCounter.year == year)
-        .with_for_update()
+        .values(last=CaseCounter.last + 1)
+        .returning(CaseCounter.last)
     )
-    if counter is None:
+    issued = session.execute(bump).scalar_one_or_none()
+    if issued is None:
         try:
             with session.begin_nested():
-                counter = CaseCounter(prefix=prefix, year=year, last=0)
-                session.add(counter)
+                session.add(CaseCounter(prefix=prefix, year=year, last=0))
         except IntegrityError:  # another writer created it first
-            counter = session.scalar(
-                select(CaseCounter)
-                .where(CaseCounter.prefix == prefix, CaseCounter.year == year)
-                .with_for_update()
-            )
-            assert counter is not None
-    counter.last += 1
-    session.flush()
-    return f"{prefix}-{year}-{counter.last:06d}"
+            pass
+        issued = session.execute(bump).scalar_one()
+    return f"{prefix}-{year}-{issued:06d}"
 
 
 def find_duplicates(session: Session, case: Case) -> list[Case]:

@@ -317,7 +317,7 @@ def assign(
 
 
 @router.post("/{case_id}/attachments", response_model=AttachmentOut, status_code=201)
-async def upload(
+def upload(
     case_id: int,
     principal: CurrentPrincipal,
     session: DbSession,
@@ -328,7 +328,7 @@ async def upload(
     """Attach a JPEG, PNG or PDF (at most 10 MiB); photo EXIF is removed unless kept."""
     case = _generic_case(session, case_id, principal)
     # Read one byte past the limit so an oversized upload is never held whole.
-    data = await file.read(attachments.MAX_BYTES + 1)
+    data = file.file.read(attachments.MAX_BYTES + 1)
     if len(data) > attachments.MAX_BYTES:
         raise PayloadTooLarge(
             f"a file may be at most {attachments.MAX_BYTES // (1024 * 1024)} MiB", field="file"

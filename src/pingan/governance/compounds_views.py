@@ -177,7 +177,7 @@ def take_transition(
 
 
 @router.post("/cases/{number}/attachments", response_model=AttachmentOut, status_code=201)
-async def upload_evidence(
+def upload_evidence(
     number: str,
     principal: CurrentPrincipal,
     session: DbSession,
@@ -185,7 +185,7 @@ async def upload_evidence(
 ) -> AttachmentOut:
     """Attach evidence (JPEG, PNG or PDF, at most 10 MiB; photo EXIF removed)."""
     project = service.get_by_number(session, number, actor=principal)
-    data = await file.read(attachments.MAX_BYTES + 1)
+    data = file.file.read(attachments.MAX_BYTES + 1)
     if len(data) > attachments.MAX_BYTES:
         raise PayloadTooLarge(
             f"a file may be at most {attachments.MAX_BYTES // (1024 * 1024)} MiB", field="file"

@@ -231,7 +231,7 @@ def participant(
 
 
 @router.post("/{ref}/materials", response_model=MaterialOut, status_code=201)
-async def add_material(
+def add_material(
     ref: str,
     principal: CurrentPrincipal,
     session: DbSession,
@@ -239,7 +239,7 @@ async def add_material(
     accuses: Annotated[bool, Form()] = False,
 ) -> MaterialOut:
     """A JPEG, PNG or PDF (at most 10 MiB); ``accuses`` marks material against someone."""
-    data = await file.read(MAX_BYTES + 1)
+    data = file.file.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise PayloadTooLarge(f"a file may be at most {MAX_BYTES // 2**20} MiB", field="file")
     row = petitions.add_material(

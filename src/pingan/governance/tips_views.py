@@ -73,14 +73,14 @@ def tipster_message(number: str, body: TipsterMessageIn, session: DbSession) -> 
 
 
 @public_router.post("/{number}/attachments", status_code=201)
-async def tipster_attachment(
+def tipster_attachment(
     number: str,
     session: DbSession,
     pin: Annotated[str, Form()],
     file: Annotated[UploadFile, File()],
 ) -> dict[str, object]:
     """A JPEG or PNG, re-encoded so that no metadata (EXIF, GPS, device) is kept."""
-    data = await file.read(tips.MAX_IMAGE_BYTES + 1)
+    data = file.file.read(tips.MAX_IMAGE_BYTES + 1)
     if len(data) > tips.MAX_IMAGE_BYTES:
         raise PayloadTooLarge(
             f"an image may be at most {tips.MAX_IMAGE_BYTES // 2**20} MiB", field="file"
