@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.incidents import service
@@ -70,7 +71,9 @@ async def intake_batch(
             f"a batch holds at most {limit} incidents, got {len(rows) + len(bad)}"
         )
     good = [row for _i, row in rows]
-    result = service.intake_batch(session, rows=good, actor=principal)
+    # Off the event loop: a wait for a lock held by another request, whose commit needs
+    # the loop, would otherwise freeze the whole worker (found by benchmarks/load).
+    result = await run_in_threadpool(service.intake_batch, session, rows=good, actor=principal)
     # Map indexes back to positions in the request body.
     positions = [i for i, _row in rows]
     for accepted in result.accepted:

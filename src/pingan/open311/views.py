@@ -8,6 +8,7 @@ from html import escape
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from pingan.api.deps import DbSession
 from pingan.cases.schemas import CaseIn
@@ -163,7 +164,9 @@ async def post_request(fmt: str, request: Request, session: DbSession) -> Respon
         ]
         return render(fmt, doc, root="service_requests", item="request", status=201)
 
-    return _answer(fmt, make, session)
+    # Off the event loop: the case's locks (counter, audit chain) may wait on requests whose
+    # commit needs the loop; waiting on it would freeze the worker (found by benchmarks/load).
+    return await run_in_threadpool(_answer, fmt, make, session)
 
 
 @router.get("/requests/{request_id}.{fmt}")
