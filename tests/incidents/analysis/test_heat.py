@@ -141,3 +141,31 @@ def test_district_analyst_sees_only_their_district(
     chief = api.get(f"{HEAT}/tiles/17/{int(tx)}/{int(ty)}.png", headers=keys["chief"])
     assert (decode_rgba(tile.content)[..., 3] == 0).all()
     assert (decode_rgba(chief.content)[..., 3] > 0).any()
+
+
+def test_display_may_reuse_a_recent_surface_while_analyses_see_new_intake(
+    engine: Engine, planted: Planted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pingan.incidents.analysis import heat
+    from tests.incidents.analysis.conftest import WINDOW, _row, intake
+
+    params = HeatParams(cell_size_m=50)
+    with session_scope(engine) as session:
+        first = heat_map(session, params, actor=SYSTEM, max_age_s=60)
+    # One more incident inside the window: the stored data changed.
+    when = WINDOW[0] + (WINDOW[1] - WINDOW[0]) / 2
+    intake(engine, [_row(0, SPOT[0], SPOT[1], when, "theft.pickpocket", "late")])
+    with session_scope(engine) as session:
+        # A map display within a minute gets the same surface back...
+        assert heat_map(session, params, actor=SYSTEM, max_age_s=60) is first
+        # ...an analysis gets the data as they stand: one incident more.
+        exact = heat_map(session, params, actor=SYSTEM)
+        assert exact is not first
+        assert exact.n_events == first.n_events + 1
+    # Past the display's age a new surface is made for it too.
+    clock = heat._clock() + 3600
+    monkeypatch.setattr(heat, "_clock", lambda: clock)
+    intake(engine, [_row(1, SPOT[0], SPOT[1], when, "theft.pickpocket", "later")])
+    with session_scope(engine) as session:
+        later = heat_map(session, params, actor=SYSTEM, max_age_s=60)
+    assert later.n_events == first.n_events + 2

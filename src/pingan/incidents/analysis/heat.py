@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -182,8 +183,19 @@ class HeatMap:
         return doc
 
 
+@dataclass(frozen=True)
+class _Cached:
+    surface: HeatMap
+    incidents_version: int
+    made_at: float  # _clock()
+
+
+_clock = time.monotonic  # a name of our own, so a test can move it
 _cache_lock = threading.Lock()
-_cache: OrderedDict[tuple[Any, ...], HeatMap] = OrderedDict()
+_cache: OrderedDict[tuple[Any, ...], _Cached] = OrderedDict()
+# One computation per surface at a time: a map view asks for a dozen tiles at once, and
+# each would otherwise compute the same surface (a lock per hash bucket, bounded).
+_flights = [threading.Lock() for _ in range(32)]
 
 
 def _cache_key(session: Session, params: HeatParams, actor: Principal) -> tuple[Any, ...]:
@@ -193,29 +205,54 @@ def _cache_key(session: Session, params: HeatParams, actor: Principal) -> tuple[
         actor.is_system,
         scope,
         params.model_dump_json(),
-        meta.get_version(session, INCIDENTS_VERSION_KEY),
         meta.get_version(session, ORG_VERSION_KEY),
     )
 
 
+def _usable(hit: _Cached | None, version: int, max_age_s: float) -> bool:
+    if hit is None:
+        return False
+    return hit.incidents_version == version or _clock() - hit.made_at <= max_age_s
+
+
 def heat_map(
-    session: Session, params: HeatParams, *, actor: Principal, progress: Progress = silent
+    session: Session,
+    params: HeatParams,
+    *,
+    actor: Principal,
+    progress: Progress = silent,
+    max_age_s: float = 0.0,
 ) -> HeatMap:
-    """The heat map for ``params`` within the caller's scope (cached while the data stand)."""
+    """The heat map for ``params`` within the caller's scope (cached while the data stand).
+
+    ``max_age_s`` lets a display (map tiles, their legend) use a surface made at most
+    that long ago even if incidents arrived since: during intake every new incident
+    would otherwise send each tile back to recomputing the whole surface.
+    Analyses and exports keep the default 0: exactly the data as they stand.
+    """
     actor.require(Perm.INCIDENTS_READ)
     key = _cache_key(session, params, actor)
+    version = meta.get_version(session, INCIDENTS_VERSION_KEY)
     with _cache_lock:
         hit = _cache.get(key)
-        if hit is not None:
+        if _usable(hit, version, max_age_s):
             _cache.move_to_end(key)
-            return hit
-    result = _compute(session, params, actor, progress)
-    with _cache_lock:
-        _cache[key] = result
-        while len(_cache) > MAX_CACHED_SURFACES or (
-            len(_cache) > 1 and sum(m.nbytes for m in _cache.values()) > MAX_CACHE_BYTES
-        ):
-            _cache.popitem(last=False)
+            assert hit is not None
+            return hit.surface
+    with _flights[hash(key) % len(_flights)]:
+        with _cache_lock:  # made by another request while this one waited?
+            hit = _cache.get(key)
+            if _usable(hit, version, max_age_s):
+                assert hit is not None
+                return hit.surface
+        result = _compute(session, params, actor, progress)
+        with _cache_lock:
+            _cache[key] = _Cached(result, version, _clock())
+            _cache.move_to_end(key)
+            while len(_cache) > MAX_CACHED_SURFACES or (
+                len(_cache) > 1 and sum(c.surface.nbytes for c in _cache.values()) > MAX_CACHE_BYTES
+            ):
+                _cache.popitem(last=False)
     return result
 
 

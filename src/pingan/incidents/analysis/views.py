@@ -110,6 +110,10 @@ def list_runs(
     return [_run_out(job) for job in found]
 
 
+# How old a heat surface a map display may use (see ``heat_map``).
+DISPLAY_MAX_AGE_S = 60.0
+
+
 @router.get("/heat/tiles/{z}/{x}/{y}.png", response_class=Response)
 def heat_tile(
     z: int,
@@ -119,8 +123,12 @@ def heat_tile(
     principal: CurrentPrincipal,
     session: DbSession,
 ) -> Response:
-    """A 256 x 256 PNG map tile of the heat surface (Web Mercator z/x/y)."""
-    surface = heat_map(session, params, actor=principal)
+    """A 256 x 256 PNG map tile of the heat surface (Web Mercator z/x/y).
+
+    Tiles and their legend may come from a surface up to a minute old, so that
+    intake running alongside does not recompute the surface for every tile.
+    """
+    surface = heat_map(session, params, actor=principal, max_age_s=DISPLAY_MAX_AGE_S)
     return Response(
         surface.tile(z, x, y), media_type="image/png", headers={"Cache-Control": TILE_CACHE}
     )
@@ -131,7 +139,7 @@ def heat_legend(
     params: Annotated[HeatParams, Query()], principal: CurrentPrincipal, session: DbSession
 ) -> dict[str, Any]:
     """The colour scale shared by every tile of the surface: vmin, vmax, units and stops."""
-    return heat_map(session, params, actor=principal).legend()
+    return heat_map(session, params, actor=principal, max_age_s=DISPLAY_MAX_AGE_S).legend()
 
 
 @router.get("/heat")
