@@ -22,14 +22,21 @@ def incident_pixel(page: Page) -> dict[str, float]:
     point: dict[str, float] | None = page.evaluate(
         """() => {
           const map = window.pinganMap;
-          const hits = map.queryRenderedFeatures({ layers: ['incident-points'] });
-          if (hits.length === 0) return null;
-          const p = map.project(hits[0].geometry.coordinates);
           const box = map.getContainer().getBoundingClientRect();
-          return { x: box.left + p.x, y: box.top + p.y };
+          const canvas = map.getCanvas();
+          // The first point whose pixel is not under a panel, legend or label, nor
+          // inside an alert's area (a click there opens the alert, by design).
+          for (const hit of map.queryRenderedFeatures({ layers: ['incident-points'] })) {
+            const p = map.project(hit.geometry.coordinates);
+            const x = box.left + p.x, y = box.top + p.y;
+            const inAlert = map.queryRenderedFeatures(p)
+              .some((f) => f.layer.id.startsWith('alert-areas'));
+            if (!inAlert && document.elementFromPoint(x, y) === canvas) return { x, y };
+          }
+          return null;
         }"""
     )
-    assert point is not None, "no single incident is drawn on the map"
+    assert point is not None, "no single incident is drawn on the open map"
     return point
 
 
@@ -38,18 +45,23 @@ def hot_cell_pixel(page: Page) -> dict[str, float]:
     point: dict[str, float] | None = page.evaluate(
         """() => {
           const map = window.pinganMap;
+          const box = map.getContainer().getBoundingClientRect();
+          const canvas = map.getCanvas();
           const hits = map.queryRenderedFeatures({ layers: ['hotspots'] })
             .filter((f) => f.properties.class > 0);
-          if (hits.length === 0) return null;
-          const ring = hits[0].geometry.coordinates[0];
-          const lon = ring.slice(0, -1).reduce((s, c) => s + c[0], 0) / (ring.length - 1);
-          const lat = ring.slice(0, -1).reduce((s, c) => s + c[1], 0) / (ring.length - 1);
-          const p = map.project([lon, lat]);
-          const box = map.getContainer().getBoundingClientRect();
-          return { x: box.left + p.x, y: box.top + p.y };
+          // The first hot cell whose centre is not under a panel, legend or label.
+          for (const hit of hits) {
+            const ring = hit.geometry.coordinates[0];
+            const lon = ring.slice(0, -1).reduce((s, c) => s + c[0], 0) / (ring.length - 1);
+            const lat = ring.slice(0, -1).reduce((s, c) => s + c[1], 0) / (ring.length - 1);
+            const p = map.project([lon, lat]);
+            const x = box.left + p.x, y = box.top + p.y;
+            if (document.elementFromPoint(x, y) === canvas) return { x, y };
+          }
+          return null;
         }"""
     )
-    assert point is not None, "no hot cell is drawn on the map"
+    assert point is not None, "no hot cell is drawn on the open map"
     return point
 
 
