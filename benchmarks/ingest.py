@@ -8,6 +8,11 @@ the same run is the plain way to do it, SQLAlchemy ORM ``add_all`` of
 ``Incident`` objects (after the same grid lookup), on a smaller sample; the
 ratio is printed.
 
+Besides wall time it prints CPU time per row of the client process and of
+the PostgreSQL backend serving it (read from /proc, same machine), so runs
+on a busy machine can still be compared, plus the load average and the
+server settings that matter for writes.
+
     .venv/bin/python benchmarks/ingest.py                # 1,000,000 on both backends
     .venv/bin/python benchmarks/ingest.py --n 200000 --backend sqlite
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import tempfile
 import time
@@ -123,21 +129,69 @@ def make_rows(n: int, seed: int, prefix: str) -> list[dict[str, object]]:
     ]
 
 
-def run_pingan(url: str, rows: list[dict[str, object]], batch: int) -> tuple[float, list[float]]:
+class BatchTimes:
+    """Wall and CPU seconds per batch: the client process and its server backend."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.client_cpu: list[float] = []
+        self.server_cpu: list[float] = []
+
+    def per_row_us(self, seconds: list[float], batch: int) -> str:
+        if not seconds:
+            return "n/a"
+        return f"{statistics.median(seconds) / batch * 1e6:5.1f}"
+
+
+def backend_cpu_seconds(pid: int | None) -> float | None:
+    """utime + stime of a PostgreSQL backend; None off this machine or on SQLite."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_pingan(
+    url: str, rows: list[dict[str, object]], batch: int
+) -> tuple[float, list[float], BatchTimes]:
     engine = engine_for(url)
     per_batch = []
+    times = BatchTimes()
+    postgres = url.startswith("postgresql")
     started = time.perf_counter()
     for k in range(0, len(rows), batch):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with session_scope(engine) as session:
+            pid = session.scalar(text("SELECT pg_backend_pid()")) if postgres else None
+            s0 = backend_cpu_seconds(pid)
             result = service.intake_batch(session, rows=rows[k : k + batch], actor=SYSTEM)
             assert not result.rejected, result.rejected[:3]
-        per_batch.append(len(rows[k : k + batch]) / (time.perf_counter() - t0))
+        s1 = backend_cpu_seconds(pid)
+        wall = time.perf_counter() - t0
+        per_batch.append(len(rows[k : k + batch]) / wall)
+        times.wall.append(wall)
+        times.client_cpu.append(time.process_time() - c0)
+        if s0 is not None and s1 is not None:
+            times.server_cpu.append(s1 - s0)
     elapsed = time.perf_counter() - started
     with session_scope(engine) as session:
         stored = session.scalar(select(func.count(Incident.id)))
     assert stored == len(rows), (stored, len(rows))
-    return len(rows) / elapsed, per_batch
+    return len(rows) / elapsed, per_batch, times
+
+
+def server_settings(url: str) -> str:
+    if not url.startswith("postgresql"):
+        return "SQLite (WAL, pingan's pragmas)"
+    names = ["server_version", "shared_buffers", "max_wal_size", "synchronous_commit",
+             "wal_compression", "full_page_writes"]  # fmt: skip
+    with engine_for(url).connect() as conn:
+        values = [conn.scalar(text(f"SHOW {name}")) for name in names]
+    return ", ".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
 
 
 def run_orm_peer(url: str, rows: list[dict[str, object]], batch: int) -> float:
@@ -188,11 +242,13 @@ def main() -> None:
     rows = make_rows(args.n, seed=1, prefix="p")
     peer_rows = make_rows(args.peer_n, seed=2, prefix="o")
     print(f"{args.n:,} incidents in batches of {args.batch:,}; ORM peer on {args.peer_n:,}")
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             url = fresh_database(backend, Path(tmp))
             try:
-                rate, per_batch = run_pingan(url, rows, args.batch)
+                print(f"{backend}: {server_settings(url)}")
+                rate, per_batch, times = run_pingan(url, rows, args.batch)
                 peer = run_orm_peer(url, peer_rows, args.batch)
             finally:
                 drop_database(url)
@@ -200,6 +256,12 @@ def main() -> None:
                 f"{backend:9s} pingan {rate:9,.0f}/s "
                 f"(median batch {statistics.median(per_batch):9,.0f}/s)"
                 f"  orm peer {peer:8,.0f}/s  ratio {rate / peer:5.1f}x"
+            )
+            print(
+                f"{'':9s} median per row: wall {times.per_row_us(times.wall, args.batch)} us, "
+                f"client CPU {times.per_row_us(times.client_cpu, args.batch)} us, "
+                f"server CPU {times.per_row_us(times.server_cpu, args.batch)} us; "
+                f"load average now {os.getloadavg()[0]:.2f}"
             )
 
 

@@ -39,6 +39,19 @@ class IncidentColumns:
         )
 
     @classmethod
+    def concat(cls, parts: list[IncidentColumns]) -> IncidentColumns:
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return cls.empty()
+        return cls(
+            **{
+                name: np.concatenate([getattr(p, name) for p in parts])
+                for name in cls.__dataclass_fields__
+            }
+        )
+
+    @classmethod
     def empty(cls) -> IncidentColumns:
         return cls.build(
             type_id=[],

@@ -70,7 +70,7 @@ class Incident(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    type_id: Mapped[int] = mapped_column(ForeignKey("incident_types.id"), index=True)
+    type_id: Mapped[int] = mapped_column(ForeignKey("incident_types.id"))
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     geom: Mapped[BaseGeometry] = mapped_column(Geometry("POINT"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from pingan.incidents.schemas import (
     IncidentPatch,
     IntakeResult,
 )
-from pingan.incidents.store import ACCEPTED, DUPLICATE, store
+from pingan.incidents.store import ACCEPTED, DUPLICATE, store_chunks
 from pingan.incidents.taxonomy import type_table
 from pingan.kit import audit
 from pingan.kit.db import utcnow
@@ -65,49 +65,32 @@ def intake_batch(
 
     Idempotent on ``(source, external_id)``: a row whose key is already stored
     (or appears earlier in the batch) is a duplicate and is not stored again.
+    Rows are validated in chunks that the store pulls one at a time, so on
+    PostgreSQL the next chunk is validated while the server writes this one.
     """
     actor.require(Perm.INCIDENTS_WRITE)
     limit = get_settings().max_batch_size
     if len(rows) > limit:
         raise PayloadTooLarge(f"a batch holds at most {limit} incidents, got {len(rows)}")
-    types = type_table(session)
-    zone = city_zone()
-    now = utcnow()
-    parsed, rejected = _validate_rows(rows)
-    valid: list[tuple[int, IncidentIn, int, int, int]] = []
-    for index, row in parsed:
-        known = types.get(row.type)
-        if known is None:
-            rejected.append((index, "type", f"unknown incident type {row.type!r}"))
-            continue
-        occurred = to_utc(row.occurred_at, zone)
-        reported = to_utc(row.reported_at, zone) if row.reported_at else occurred
-        if occurred > now + FUTURE_SLACK:
-            rejected.append((index, "occurred_at", "occurred_at is in the future"))
-            continue
-        if reported < occurred:
-            rejected.append((index, "reported_at", "reported before it occurred"))
-            continue
-        valid.append((index, row, known[0], _epoch_us(occurred), _epoch_us(reported)))
+    checker = _RowChecker(type_table(session), city_zone(), utcnow())
+    rejected: list[tuple[int, str | None, str]] = []
+    stored_index: list[int] = []  # input index of each row handed to the store, in order
 
-    cols = IncidentColumns.build(
-        type_id=[v[2] for v in valid],
-        occurred_us=[v[3] for v in valid],
-        reported_us=[v[4] for v in valid],
-        lon=[v[1].lon for v in valid],
-        lat=[v[1].lat for v in valid],
-        severity=[v[1].severity or types[v[1].type][1] for v in valid],
-        source=[v[1].source.value for v in valid],
-        status=[v[1].status.value for v in valid],
-        external_id=[v[1].external_id for v in valid],
-        summary=[v[1].summary for v in valid],
+    def chunks() -> Iterator[IncidentColumns]:
+        for start in range(0, len(rows), INTAKE_CHUNK):
+            cols, kept, bad = checker.columns(rows[start : start + INTAKE_CHUNK], start)
+            rejected.extend(bad)
+            stored_index.extend(kept)
+            yield cols
+
+    outcome = store_chunks(
+        session, chunks(), capacity=len(rows), actor=actor, audit_action=audit_action
     )
-    outcome = store(session, cols, actor=actor, audit_action=audit_action)
     accepted: list[dict[str, Any]] = []
     duplicates: list[dict[str, Any]] = []
-    for pos, (index, *_rest) in enumerate(valid):
-        code = outcome.outcome[pos]
-        iid = int(outcome.incident_id[pos])
+    codes, ids = outcome.outcome.tolist(), outcome.incident_id.tolist()
+    for pos, index in enumerate(stored_index):
+        code, iid = codes[pos], ids[pos]
         if code == ACCEPTED:
             accepted.append({"index": index, "id": iid})
         elif code == DUPLICATE:
@@ -124,6 +107,72 @@ def intake_batch(
             "rejected": [{"index": i, "field": f, "reason": r} for i, f, r in rejected],
         }
     )
+
+
+# Rows validated per step: small enough that the first COPY data reaches the
+# server early, large enough that per-chunk overhead stays negligible.
+INTAKE_CHUNK = 2_000
+
+
+class _RowChecker:
+    """Validates rows and turns the good ones into columns for the store."""
+
+    def __init__(
+        self, types: Mapping[str, tuple[int, int]], zone: dt.tzinfo, now: dt.datetime
+    ) -> None:
+        self.types = types
+        self.zone = zone
+        self.latest = now + FUTURE_SLACK
+
+    def columns(
+        self, rows: Sequence[Mapping[str, Any] | IncidentIn], offset: int
+    ) -> tuple[IncidentColumns, list[int], list[tuple[int, str | None, str]]]:
+        """Columns of the good rows, their input indexes, and the rejected rows."""
+        parsed, rejected = _validate_rows(rows)
+        rejected = [(offset + i, f, r) for i, f, r in rejected]
+        kept: list[int] = []
+        good: list[IncidentIn] = []
+        type_ids: list[int] = []
+        occurred_us: list[int] = []
+        reported_us: list[int] = []
+        severity: list[int] = []
+        for index, row in parsed:
+            known = self.types.get(row.type)
+            if known is None:
+                rejected.append((offset + index, "type", f"unknown incident type {row.type!r}"))
+                continue
+            occurred = _aware(row.occurred_at, self.zone)
+            reported = _aware(row.reported_at, self.zone) if row.reported_at else occurred
+            if occurred > self.latest:
+                rejected.append((offset + index, "occurred_at", "occurred_at is in the future"))
+                continue
+            if reported < occurred:
+                rejected.append((offset + index, "reported_at", "reported before it occurred"))
+                continue
+            kept.append(offset + index)
+            good.append(row)
+            type_ids.append(known[0])
+            occurred_us.append(_epoch_us(occurred))
+            reported_us.append(_epoch_us(reported))
+            severity.append(row.severity or known[1])
+        cols = IncidentColumns.build(
+            type_id=type_ids,
+            occurred_us=occurred_us,
+            reported_us=reported_us,
+            lon=[r.lon for r in good],
+            lat=[r.lat for r in good],
+            severity=severity,
+            source=[r.source.value for r in good],
+            status=[r.status.value for r in good],
+            external_id=[r.external_id for r in good],
+            summary=[r.summary for r in good],
+        )
+        return cols, kept, rejected
+
+
+def _aware(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
+    """The same instant, aware; a naive time is read in the city's zone."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=zone)
 
 
 _ROWS_ADAPTER: TypeAdapter[list[IncidentIn]] = TypeAdapter(list[IncidentIn])
