@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         # Long work runs in a background worker, never inside a request.
         worker = None
         if settings.run_jobs:
-            schedules.install()
+            schedules.install(engine)
             worker = jobs.Worker(engine, scheduling=settings.run_schedules)
             worker.start()
         app.state.job_worker = worker

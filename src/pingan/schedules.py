@@ -50,12 +50,14 @@ def _dispatch_roster(
     return dataclasses.asdict(run_roster(engine))
 
 
-def install() -> None:
+def install(engine: Engine | None = None) -> None:
+    """Register the periodic work; with an engine, schedule settings are checked against it."""
     jobs.schedule(DISPATCH_ESCALATIONS, every_seconds=10)
     jobs.schedule(DISPATCH_ROSTER, every_seconds=60)
     jobs.schedule("cases.escalations", every_seconds=60)
     jobs.schedule(_petitions_jobs.CLOSE_LAPSED, every_seconds=3600)  # issue 8: lapsed windows
-    jobs.schedule(_alert_runs.KIND, every_seconds=86_400)
+    # Early warning (issue 4): PINGAN_ALERTS_SCHEDULES (hourly/daily, per type); default daily.
+    _alert_runs.install_schedules(engine)
     jobs.schedule(_alert_watch.KIND, every_seconds=30)  # key-site watch rules
     jobs.schedule(_alert_webhooks.KIND, every_seconds=15)  # issue 4: webhook outbox
     jobs.schedule(_alert_federation.KIND, every_seconds=300)  # issue 4: neighbours' feeds

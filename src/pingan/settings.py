@@ -77,6 +77,25 @@ class Settings(BaseSettings):
     retention_sessions_days: int = 30
     # The audit log has no setting: it is kept for ever (its hash chain is the proof).
 
+    # Early warning at scale (issue 4). A Dask scheduler (tcp://host:8786) for the
+    # scan's replications in the daily/hourly job; empty: threads of the job worker.
+    dask_scheduler: str = ""
+    # Early-warning schedules, a JSON list (see pingan.alerts.run_schedules), e.g.
+    # [{"name":"burglary-hourly","incident_types":["burglary"],"every":"hourly"}];
+    # empty: one daily run over all types.
+    alerts_schedules: str = ""
+
+    # Job leases (issue 11, fault tolerance): a running job's runner renews its lease
+    # while it works; a job whose lease ran out (its process died) is run again, up to
+    # job_max_attempts times in all, then marked failed.
+    job_lease_seconds: float = 60.0
+    job_max_attempts: int = 3
+    # Events between processes (issue 11, scale-out): PostgreSQL LISTEN/NOTIFY, or
+    # in-process on SQLite. Live streams also re-read the database this often as a
+    # safety net (unset: 2 s on SQLite, which other processes cannot notify; 30 s on
+    # PostgreSQL).
+    events_safety_poll_s: float | None = None
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -13,8 +13,9 @@ from pingan.alerts.detect import run_daily
 from pingan.alerts.federation_cli import federation_app
 from pingan.alerts.runs import params_from
 from pingan.alerts.webhooks_cli import webhooks_app
-from pingan.kit.cli import cli_session, console, operator_name
+from pingan.kit.cli import cli_session, console, err_console, operator_name
 from pingan.org.principal import Principal
+from pingan.settings import get_settings
 
 alerts_app = typer.Typer(help="Early-warning alerts: daily runs and the alert list.")
 alerts_app.add_typer(webhooks_app, name="webhooks")  # issue 4
@@ -37,6 +38,16 @@ def run(
     methods: Annotated[
         str, typer.Option(help="Comma-separated: scan, ears_c1, ears_c2, ears_c3, cusum, glm")
     ] = "scan,ears_c3",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler for the scan's replications, tcp://host:port "
+            "(default: PINGAN_DASK_SCHEDULER; unset: local threads)"
+        ),
+    ] = None,
+    end_hour: Annotated[
+        int, typer.Option(help="Days are the 24 h spans ending at this hour of --day (1..24)")
+    ] = 24,
 ) -> None:
     """Run the scan and EARS C3 for one day and create or merge alerts."""
     params = params_from(
@@ -49,10 +60,21 @@ def run(
             "max_window_days": max_window_days,
             "workers": workers,
             "methods": methods,
+            "end_hour": end_hour,
         }
     )
-    with cli_session() as session:
-        result = run_daily(session, params, actor=Principal.system(operator_name()))
+    address = (scheduler if scheduler is not None else get_settings().dask_scheduler).strip()
+    try:
+        with cli_session() as session:
+            result = run_daily(
+                session, params, actor=Principal.system(operator_name()), scheduler=address or None
+            )
+    except (RuntimeError, ValueError) as exc:
+        if not address:
+            raise
+        # A bad or unreachable scheduler: say so instead of a traceback (nothing was stored).
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
     console.print(
         f"{result['day']}: {result['incidents']} incidents, "
         f"{result['created']} new alerts, {result['merged']} merged"

@@ -80,6 +80,9 @@ class DailyParams:
     ears_c12_threshold: float = 3.0  # C1 and C2 (CDC's default); C3 uses ears_threshold
     cusum_h: float = 4.0
     glm_alpha: float = 0.01
+    # Hourly schedules (issue 4): the days are the 24-hour spans ending at this hour
+    # (city time) of ``day``; 24 is midnight at the end of ``day``, i.e. calendar days.
+    end_hour: int = 24
 
     def method_list(self) -> tuple[str, ...]:
         return tuple(m.strip() for m in self.methods.split(",") if m.strip())
@@ -107,6 +110,8 @@ class DailyParams:
             raise ValidationFailed("max_window_days must be 1..30", field="max_window_days")
         if not 9 <= self.replications <= 9999:
             raise ValidationFailed("replications must be 9..9999", field="replications")
+        if not 1 <= self.end_hour <= 24:
+            raise ValidationFailed("end_hour must be 1..24", field="end_hour")
         if not 0 < self.max_p < 1:
             raise ValidationFailed("max_p must be in (0, 1)", field="max_p")
         if not 0 <= self.near_repeat_metres <= 5000 or not 1 <= self.near_repeat_days <= 60:
@@ -132,14 +137,25 @@ def _common_unit(paths: list[str]) -> int:
     return int(common[-1])
 
 
-def run_daily(session: Session, params: DailyParams, *, actor: Principal) -> dict[str, Any]:
-    """Detect for one day and record the signals; returns a summary."""
+def run_daily(
+    session: Session, params: DailyParams, *, actor: Principal, scheduler: str | None = None
+) -> dict[str, Any]:
+    """Detect for one day and record the signals; returns a summary.
+
+    ``scheduler``: a Dask scheduler address for the scan's replications (set by
+    the operator, never taken from a request).
+    """
     params.check()
     zone = city_zone()
-    start_local = dt.datetime.combine(
-        params.day - dt.timedelta(days=params.lookback_days - 1), dt.time(), zone
+    # Day slot i of the lookback is [end - (lookback - i) days, end - (lookback - i - 1) days).
+    early = dt.timedelta(hours=24 - params.end_hour)
+    start_local = (
+        dt.datetime.combine(
+            params.day - dt.timedelta(days=params.lookback_days - 1), dt.time(), zone
+        )
+        - early
     )
-    end_local = dt.datetime.combine(params.day + dt.timedelta(days=1), dt.time(), zone)
+    end_local = dt.datetime.combine(params.day + dt.timedelta(days=1), dt.time(), zone) - early
     cube = load_cube(
         session,
         CubeFilter(
@@ -151,11 +167,8 @@ def run_daily(session: Session, params: DailyParams, *, actor: Principal) -> dic
     )
     keep = cube.grid_id > 0
     grid = cube.grid_id[keep].astype(np.int64)
-    # Day index 0 .. lookback-1 in the city's zone (fixed offset per run is enough here).
-    offset = start_local.utcoffset() or dt.timedelta(0)
-    local_days = np.floor((cube.t[keep] + offset.total_seconds()) / 86400.0).astype(np.int64)
-    day0 = (start_local.date() - dt.date(1970, 1, 1)).days
-    day_idx = local_days - day0
+    # Day index 0 .. lookback-1 from the start (fixed offset per run is enough here).
+    day_idx = np.floor((cube.t[keep] - start_local.timestamp()) / 86400.0).astype(np.int64)
     summary: dict[str, Any] = {"day": params.day.isoformat(), "incidents": int(grid.size)}
     if grid.size == 0:
         return {**summary, "created": 0, "merged": 0, "signals": []}
@@ -164,7 +177,9 @@ def run_daily(session: Session, params: DailyParams, *, actor: Principal) -> dic
     picked = params.method_list()
     signals: list[Signal] = []
     if "scan" in picked:
-        signals += _scan_signals(params, cube.x[keep], cube.y[keep], grid_ids, loc, day_idx, units)
+        signals += _scan_signals(
+            params, cube.x[keep], cube.y[keep], grid_ids, loc, day_idx, units, scheduler
+        )
     if set(picked) - {"scan"}:
         signals += _ears_signals(params, grid_ids, loc, day_idx, units)
     if params.near_repeat_metres > 0:
@@ -193,6 +208,7 @@ def _scan_signals(
     loc: np.ndarray,
     day_idx: np.ndarray,
     units: dict[int, OrgUnit],
+    scheduler: str | None = None,
 ) -> list[Signal]:
     n_loc = grid_ids.size
     counts = np.bincount(loc, minlength=n_loc)
@@ -212,6 +228,7 @@ def _scan_signals(
         replications=params.replications,
         seed=params.seed,
         workers=params.workers,
+        scheduler=scheduler or None,
     )
     out = []
     first = params.day - dt.timedelta(days=params.lookback_days - 1)

@@ -1,4 +1,9 @@
-"""The ``alerts.daily`` job: parameters in, the day's detection run, summary out."""
+"""The ``alerts.daily`` job: parameters in, the day's detection run, summary out.
+
+The same job serves every early-warning schedule (``run_schedules``): an
+hourly one analyses the 24-hour spans ending at the top of the current hour.
+The Dask scheduler for the scan comes from ``PINGAN_DASK_SCHEDULER`` only.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from pingan.alerts import run_schedules
 from pingan.alerts.detect import DailyParams, run_daily
 from pingan.incidents.service import city_zone
 from pingan.kit import jobs
@@ -15,6 +21,7 @@ from pingan.kit.db import session_scope
 from pingan.kit.errors import Forbidden, ValidationFailed
 from pingan.org.principal import Principal
 from pingan.org.users import get_user_by_name, principal_for
+from pingan.settings import get_settings
 
 KIND = "alerts.daily"
 
@@ -65,13 +72,36 @@ def _principal(session: Session, requested: dict[str, Any]) -> Principal:
     return principal_for(session, user, via="job")
 
 
-@jobs.register(KIND, "Daily early warning: space-time scan and EARS C3 -> alerts")
+def install_schedules(engine: Engine | None = None) -> list[run_schedules.RunSchedule]:
+    """Register the early-warning schedules of ``PINGAN_ALERTS_SCHEDULES`` (default: daily).
+
+    Bad JSON, an unknown ``every`` or a bad run parameter raise here, at
+    startup; with an engine, so does an incident type the database lacks.
+    """
+    found = run_schedules.parse_schedules(get_settings().alerts_schedules)
+    if engine is not None:
+        run_schedules.check_incident_types(engine, found)
+    run_schedules.install(found, KIND)
+    return found
+
+
+def _clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@jobs.register(KIND, "Early warning (daily or hourly): space-time scan and EARS C3 -> alerts")
 def daily_job(engine: Engine, stored: dict[str, Any], progress: jobs.Progress) -> dict[str, Any]:
     requested = stored.get("requested_by") or {"username": "scheduler", "system": True}
-    raw = {k: v for k, v in stored.items() if k != "requested_by"}
+    raw = {k: v for k, v in stored.items() if k not in {"requested_by", "every", "schedule"}}
+    if stored.get("every") == "hourly":
+        day, end_hour = run_schedules.hourly_day(_clock())
+        raw = {**raw, "day": day.isoformat(), "end_hour": end_hour}
+    scheduler = get_settings().dask_scheduler.strip() or None
     with session_scope(engine) as session:
         actor = _principal(session, requested)
         progress(0.05, "detecting")
-        result = run_daily(session, params_from(raw), actor=actor)
+        result = run_daily(session, params_from(raw), actor=actor, scheduler=scheduler)
     progress(1.0, f"{result['created']} new alerts, {result['merged']} merged")
+    if "schedule" in stored:
+        result = {**result, "schedule": stored["schedule"], "end_hour": raw.get("end_hour", 24)}
     return result

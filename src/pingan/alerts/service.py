@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from pingan.alerts.models import OPEN_STATUSES, Alert, AlertStatus
-from pingan.kit import audit
+from pingan.kit import audit, events
 from pingan.kit.db import utcnow
 from pingan.kit.errors import Conflict, NotFound, ValidationFailed
 from pingan.org.models import OrgUnit
@@ -105,6 +105,7 @@ def record_signal(session: Session, *, signal: Signal, actor: Principal) -> tupl
             session, actor=actor.actor, action="alert.merge", object_type="alert",
             object_id=found.id, detail=_snapshot(found),
         )  # fmt: skip
+        events.publish(session, "alerts", {"id": found.id, "action": "merge"})
         return found, False
     unit = _unit(session, signal.org_unit_id)
     alert = Alert(
@@ -130,6 +131,7 @@ def record_signal(session: Session, *, signal: Signal, actor: Principal) -> tupl
         session, actor=actor.actor, action="alert.create", object_type="alert",
         object_id=alert.id, detail={"method": alert.method, **_snapshot(alert)},
     )  # fmt: skip
+    events.publish(session, "alerts", {"id": alert.id, "action": "create"})
     return alert, True
 
 
@@ -202,6 +204,7 @@ def transition(
         session, actor=actor.actor, action=f"alert.{to.value}", object_type="alert",
         object_id=alert.id, detail={"from": before, "to": to.value, "reason": text or None},
     )  # fmt: skip
+    events.publish(session, "alerts", {"id": alert.id, "action": to.value})
     return alert
 
 

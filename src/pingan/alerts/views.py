@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from pingan.alerts import runs, service, watch, webhooks_views
 from pingan.alerts.models import AlertStatus
 from pingan.alerts.schemas import AlertOut, DismissIn, ReasonIn, RunIn, RunOut
-from pingan.alerts.stream import events, parse_cursor
+from pingan.alerts.stream import events, hub_for, parse_cursor
 from pingan.alerts.watch_schemas import ActiveIn, WatchRuleIn, WatchRuleOut
 from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.kit.db import utcnow
@@ -49,7 +49,8 @@ def stream(
     """Server-Sent Events: every alert in your scope as it is created or changes."""
     principal.require(service.READ)
     cursor = parse_cursor(last_event_id) or parse_cursor(since) or utcnow()
-    body = events(request.app.state.sessionmaker, principal, cursor, max_seconds=max_seconds)
+    # An async body: the connection waits on the process's shared alert hub, not a thread.
+    body = events(hub_for(request.app.state), principal, cursor, max_seconds=max_seconds)
     return StreamingResponse(
         body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )

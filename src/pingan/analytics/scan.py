@@ -16,13 +16,15 @@ Inference permutes the days among the cases (both marginals stay fixed, so
 every ``mu`` is the same in every replicate) and compares the observed maximum
 with the replicate maxima: ``p = (1 + #{replicate >= observed}) / (1 + R)``.
 Replications run in fixed blocks, each seeded from the run's seed, so the
-result is the same for any number of workers.
+result is the same for any number of workers, local threads or the worker
+processes of a Dask cluster (``scheduler=``, see ``scan_dask``).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +32,9 @@ from scipy.spatial import cKDTree
 
 from pingan.analytics import _scan_kernels as kernels
 from pingan.analytics._arrays import FloatArray, IntArray
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 EARTH_RADIUS_KM = 6367.0  # SaTScan's sphere, so distances and radii compare
 DEFAULT_REPLICATIONS = 999
@@ -183,12 +188,15 @@ def space_time_permutation_scan(
     workers: int = 1,
     gumbel: bool = False,
     max_clusters: int = 10,
+    scheduler: str | Client | None = None,
 ) -> ScanResult:
     """Scan cases (one row each: location index, integer day) for a live space-time cluster.
 
     ``coords`` are location centroids (projected x/y, or 3-D points from
     ``lonlat_to_xyz``). Cases after ``analysis_day`` (default: the last day)
-    are left out. ``max_radius`` is in the units of ``coords``.
+    are left out. ``max_radius`` is in the units of ``coords``. With ``scheduler``
+    (a Dask address such as ``tcp://host:8786``, or a ``distributed.Client``)
+    the replication blocks run on that cluster and ``workers`` is not used.
     """
     xyz = np.asarray(coords, dtype=np.float64)
     if xyz.ndim != 2 or not np.all(np.isfinite(xyz)):
@@ -238,6 +246,7 @@ def space_time_permutation_scan(
         replications,
         seed,
         workers,
+        scheduler,
         loc,
         day,
         end,
@@ -270,6 +279,7 @@ def _run_replications(
     replications: int,
     seed: int | None,
     workers: int,
+    scheduler: str | Client | None,
     loc: IntArray,
     day: IntArray,
     end: int,
@@ -305,7 +315,24 @@ def _run_replications(
             xlogx,
         )
 
-    if workers == 1:
+    if scheduler is not None:
+        from pingan.analytics.scan_dask import run_blocks
+
+        # Only the arrays go to the cluster, once; each task carries its seed.
+        shared = {
+            "case_location": loc,
+            "case_day": day,
+            "analysis_day": end,
+            "n_loc": n_loc,
+            "circles": circles,
+            "space_cum": space_cum,
+            "window_totals": window_totals,
+            "total": total,
+            "min_cases": min_cases,
+            "xlogx": xlogx,
+        }
+        parts = run_blocks(scheduler, _replicate_block, seeds, sizes, shared)
+    elif workers == 1:
         parts = [block(b) for b in range(n_blocks)]
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:

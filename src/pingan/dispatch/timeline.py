@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.dispatch.assignment_models import TimelineEntry
-from pingan.kit import audit
+from pingan.kit import audit, events
 
 
 def note(
@@ -35,6 +35,7 @@ def note(
         session, actor=actor, action=f"dispatch.{kind}", object_type="incident",
         object_id=incident_id, detail={"assignment_id": assignment_id, **payload},
     )  # fmt: skip
+    events.publish(session, "dispatch", {"incident_id": incident_id, "kind": kind})
 
 
 def entries(session: Session, incident_id: int) -> list[TimelineEntry]:

@@ -220,9 +220,10 @@ def dispatch_events(
 ) -> StreamingResponse:
     """Server-Sent Events: every dispatch timeline step in your scope as it happens."""
     events.entries_after(session, actor=principal, after_id=after_id, limit=1)  # 403 early
+    # An async body: the connection waits on the process's shared dispatch hub, not a thread.
     return StreamingResponse(
         events.stream(
-            request.app.state.sessionmaker, actor=principal, after_id=after_id,
+            events.hub_for(request.app.state), actor=principal, after_id=after_id,
             max_seconds=max_seconds,
         ),
         media_type="text/event-stream",
