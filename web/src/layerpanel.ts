@@ -1,5 +1,13 @@
 import { getJson } from "./api";
 import { applyTranslations, emergingName, formatNumber, t, type Key } from "./i18n";
+import {
+  BLIND_COLOUR,
+  CAMERA_TILES,
+  COVERED_COLOUR,
+  NETWORK_COLOURS,
+  PLAN_COLOUR,
+  RANKED_BLIND_COLOUR,
+} from "./map/cameralayers";
 import type { CityMap, LayerKey } from "./map/citymap";
 import { EMERGING_CATEGORIES, HOTSPOT_COLOURS, HOTSPOT_LABELS, ORG_LEVELS } from "./map/style";
 import { PRESETS, windowOf, type Preset, type TimeWindow } from "./timewindow";
@@ -22,7 +30,12 @@ const LAYERS: LayerDef[] = [
   { key: "heat", label: "heat", on: false },
   { key: "hotspots", label: "hotspots", on: false },
   { key: "emerging", label: "emerging", on: false },
+  { key: "cameras", label: "camerasLayer", on: false },
+  { key: "coverage", label: "coverageLayer", on: false },
+  { key: "blind-spots", label: "blindSpotsLayer", on: false },
+  { key: "planned-sites", label: "plannedSitesLayer", on: false },
 ];
+const CAMERA_LEGEND_KEYS = new Set<LayerKey>(["cameras", "coverage", "blind-spots", "planned-sites"]);
 
 
 interface HeatLegend {
@@ -64,13 +77,15 @@ export class LayerPanel {
       <p class="incident-count" id="incident-count" aria-live="polite"></p>
       <section class="legend" id="legend-heat" hidden></section>
       <section class="legend" id="legend-hotspots" hidden></section>
-      <section class="legend" id="legend-emerging" hidden></section>`;
+      <section class="legend" id="legend-emerging" hidden></section>
+      <section class="legend" id="legend-cameras" hidden></section>`;
     applyTranslations(this.root);
     for (const box of this.root.querySelectorAll<HTMLInputElement>("input[data-layer]")) {
       box.addEventListener("change", () => {
         const key = box.dataset.layer as LayerKey;
         void this.cityMap.setEnabled(key, box.checked);
         if (key === "heat" || key === "hotspots" || key === "emerging") this.renderLegends();
+        if (CAMERA_LEGEND_KEYS.has(key)) this.renderLegends();
         if (key === "incidents" && !box.checked) this.clearIncidentCount();
       });
     }
@@ -144,6 +159,27 @@ export class LayerPanel {
     const emerging = this.root.querySelector("#legend-emerging") as HTMLElement;
     emerging.hidden = !this.isOn("emerging");
     if (!emerging.hidden) this.renderEmergingLegend(emerging);
+    this.renderCameraLegend(this.root.querySelector("#legend-cameras") as HTMLElement);
+  }
+
+  /** Networks' colours, covered and blind street, planned sites: for the camera layers on. */
+  private renderCameraLegend(el: HTMLElement): void {
+    const items: Array<[string, string]> = [];
+    if (this.isOn("cameras")) {
+      for (const [net, colour] of Object.entries(NETWORK_COLOURS)) {
+        items.push([colour, t(`net_${net}` as Key)]);
+      }
+    }
+    if (this.isOn("coverage")) items.push([COVERED_COLOUR, t("covered")]);
+    if (this.isOn("coverage")) items.push([BLIND_COLOUR, t("blind")]);
+    if (this.isOn("blind-spots")) items.push([RANKED_BLIND_COLOUR, t("blindSpotsLayer")]);
+    if (this.isOn("planned-sites")) items.push([PLAN_COLOUR, t("plannedSite")]);
+    el.hidden = items.length === 0;
+    el.dataset.tiles = CAMERA_TILES;
+    el.innerHTML = `<h3>${t("legendCoverage")}</h3><ul>${items
+      .map(([colour, label]) => `<li><span class="swatch" data-swatch="${colour}"></span>${label}</li>`)
+      .join("")}</ul>`;
+    paintSwatches(el);
   }
 
   /** The categories present in the loaded layer, with their cell counts. */

@@ -6,7 +6,7 @@ import { CityMap, type LayerKey } from "./map/citymap";
 import { DetailPanel } from "./panel";
 import { windowOf } from "./timewindow";
 
-type View = "map" | "alerts" | "dispatch" | "cases" | "analytics" | "reports" | "admin";
+type View = "map" | "alerts" | "dispatch" | "cases" | "analytics" | "cameras" | "reports" | "admin";
 
 interface Screen {
   open(): void | Promise<void>;
@@ -15,10 +15,12 @@ interface Screen {
   handleKey?(key: string): boolean;
   selectIncident?(id: number): Promise<void>;
   onOverlay?(layer: string, properties: Record<string, unknown>): void;
+  /** A click on the map's own layers while this screen is open; true when handled. */
+  onMapDetail?(kind: string, properties: Record<string, unknown>): boolean;
 }
 
 // Views over the map use the right-hand column; the others cover the workspace.
-const SIDE_VIEWS = new Set<View>(["map", "alerts", "dispatch"]);
+const SIDE_VIEWS = new Set<View>(["map", "alerts", "dispatch", "cameras"]);
 const KEYS: Record<string, View> = { m: "map", a: "alerts", d: "dispatch", c: "cases" };
 
 /** The console after login: top bar, layer panel, map, right-hand panels, full screens. */
@@ -30,6 +32,7 @@ export function showShell(root: HTMLElement, me: Me): void {
     ["dispatch", can("dispatch:read")],
     ["cases", can("cases:read")],
     ["analytics", can("incidents:read")],
+    ["cameras", can("cameras:read")],
     ["reports", can("reports:read")],
     ["admin", can("audit:read") || can("users:admin")],
   ];
@@ -63,6 +66,7 @@ export function showShell(root: HTMLElement, me: Me): void {
       <aside class="detail-panel" id="detail-panel" aria-live="polite" data-i18n-label="details"></aside>
       <aside class="side-panel" id="alerts-panel" data-i18n-label="alertsTitle" hidden></aside>
       <aside class="side-panel" id="dispatch-panel" data-i18n-label="dispatchTitle" hidden></aside>
+      <aside class="side-panel" id="cameras-panel" data-i18n-label="camerasTitle" hidden></aside>
       <section class="screen" id="cases-screen" data-i18n-label="viewCases" hidden></section>
       <section class="screen" id="analytics-screen" data-i18n-label="viewAnalytics" hidden></section>
       <section class="screen" id="reports-screen" data-i18n-label="viewReports" hidden></section>
@@ -89,6 +93,7 @@ export function showShell(root: HTMLElement, me: Me): void {
   const window0 = windowOf(28);
   const cityMap = new CityMap(mapEl, window0, {
     onDetail: (d) => {
+      if (screens.get(view)?.onMapDetail?.(d.kind, d.properties)) return;
       if (view !== "map") choose("map");
       const id = Number(d.properties.id);
       if (d.kind === "incident" && can("dispatch:read") && Number.isFinite(id)) {
@@ -189,6 +194,23 @@ export function showShell(root: HTMLElement, me: Me): void {
         close: () => analytics.close(),
         render: () => analytics.render(),
       };
+    } else if (v === "cameras") {
+      const { CamerasView } = await import("./cameras");
+      const cameras = new CamerasView(
+        root.querySelector("#cameras-panel") as HTMLElement,
+        cityMap,
+        can,
+        (key) => {
+          const box = root.querySelector<HTMLInputElement>(`input[data-layer="${key}"]`);
+          if (box && !box.checked) box.click();
+        },
+      );
+      screen = {
+        open: () => cameras.open(),
+        close: () => cameras.close(),
+        render: () => cameras.render(),
+        onMapDetail: (kind, props) => cameras.onMapDetail(kind, props),
+      };
     } else if (v === "reports") {
       const { ReportsView } = await import("./reports");
       const reports = new ReportsView(root.querySelector("#reports-screen") as HTMLElement);
@@ -218,6 +240,7 @@ export function showShell(root: HTMLElement, me: Me): void {
       dispatch: "#dispatch-panel",
       cases: "#cases-screen",
       analytics: "#analytics-screen",
+      cameras: "#cameras-panel",
       reports: "#reports-screen",
       admin: "#admin",
     };

@@ -158,28 +158,28 @@ def coverage(
 
 @cameras_app.command("buildings")
 def buildings(
-    path: Annotated[Path, typer.Argument(help="GeoJSON or GeoPackage of building footprints")],
+    path: Annotated[
+        Path, typer.Argument(help="Building footprints: .osm.pbf, GeoJSON or GeoPackage")
+    ],
     source: Annotated[str | None, typer.Option(help="Name to replace on reload")] = None,
     layer: Annotated[str | None, typer.Option(help="GeoPackage layer")] = None,
+    bbox: Annotated[
+        str | None, typer.Option(help="lon0,lat0,lon1,lat1: only footprints in this box")
+    ] = None,
 ) -> None:
     """Load building footprints that block cameras' views, then recount coverage."""
+    from pingan.cameras.buildings import read_footprints
+    from pingan.cameras.coverage import parse_bbox
     from pingan.cameras.streets import load_footprints
-    from pingan.kit.vectorfile import open_layer
 
     with cli_session() as session:
-        opened = open_layer(path, layer=layer)
-        geoms = []
-        skipped = 0
-        for feat in opened.features:
-            if feat.geometry is None or feat.geometry.geom_type not in ("Polygon", "MultiPolygon"):
-                skipped += 1
-                why = feat.error or f"not a polygon ({getattr(feat.geometry, 'geom_type', None)})"
-                if skipped <= 20:
-                    err_console.print(f"{opened.unit} {feat.number}: {why}")
-                continue
-            geoms.append(feat.geometry)
-        n = load_footprints(session, geoms, source=source or path.name, actor=_actor())
-    console.print(f"{n} footprints loaded, {skipped} features skipped; coverage recounted")
+        read = read_footprints(path, layer=layer, bbox=parse_bbox(bbox))
+        for unit, number, why in read.skipped[:20]:
+            err_console.print(f"{unit} {number}: {why}")
+        n = load_footprints(session, read.geoms, source=source or path.name, actor=_actor())
+    console.print(
+        f"{n} footprints loaded, {len(read.skipped)} features skipped; coverage recounted"
+    )
 
 
 @cameras_app.command("plan")

@@ -142,15 +142,27 @@ def _area_rows(
     area = _ancestor_at(seg["grid"], units, level)
     keys, inverse = np.unique(area, return_inverse=True)
     total, seen = totals_by_group(inverse.astype(np.int64), seg["length"], covered, len(keys))
+    # Area x road class in one pass: the pair's index is area * classes + class.
+    names, cls = np.unique(seg["road_class"], return_inverse=True)
+    nc = len(names)
+    pair = inverse.astype(np.int64) * nc + cls.astype(np.int64)
+    pair_total, pair_seen = totals_by_group(pair, seg["length"], covered, len(keys) * nc)
     out = []
     for k, uid in enumerate(keys.tolist()):
         if uid < 0:
             continue
         code, name, lvl, _path = units[uid]
+        classes = [
+            ClassCoverage(road_class=str(c), total_m=float(pair_total[k * nc + j]),
+                          covered_m=float(pair_seen[k * nc + j]),
+                          share=float(pair_seen[k * nc + j] / pair_total[k * nc + j]))
+            for j, c in enumerate(names.tolist()) if pair_total[k * nc + j] > 0
+        ]  # fmt: skip
         out.append(
             AreaCoverage(org_unit_id=uid, code=code, name=name, level=lvl, total_m=float(total[k]),
                          covered_m=float(seen[k]),
-                         share=float(seen[k] / total[k]) if total[k] else 0.0)
+                         share=float(seen[k] / total[k]) if total[k] else 0.0,
+                         road_classes=classes)
         )  # fmt: skip
     return out
 

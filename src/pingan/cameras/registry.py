@@ -160,10 +160,22 @@ def list_cameras(
     network: str | None = None,
     status: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    org_unit_id: int | None = None,
+    text: str | None = None,
     limit: int = 500,
     after_id: int | None = None,
 ) -> list[Camera]:
     stmt = select(Camera).where(visible_filter(session, actor)).order_by(Camera.id)
+    if org_unit_id is not None:
+        stmt = stmt.where(Camera.org_unit_id.in_(_subtree(session, org_unit_id)))
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                Camera.name.ilike(pattern, escape="\\"),
+                Camera.owner_camera_id.ilike(pattern, escape="\\"),
+            )
+        )
     if owner_id is not None:
         stmt = stmt.where(Camera.owner_id == owner_id)
     if network is not None:
@@ -176,6 +188,14 @@ def list_cameras(
     if after_id is not None:
         stmt = stmt.where(Camera.id > after_id)
     return list(session.scalars(stmt.limit(limit)))
+
+
+def _subtree(session: Session, org_unit_id: int) -> Any:
+    """Ids of an org unit and every unit under it (a camera's unit is its grid)."""
+    path = session.scalar(select(OrgUnit.path).where(OrgUnit.id == org_unit_id))
+    if path is None:
+        raise NotFound(f"org unit {org_unit_id} not found", field="org_unit_id")
+    return select(OrgUnit.id).where(OrgUnit.path.startswith(path))
 
 
 def _metric_bbox(

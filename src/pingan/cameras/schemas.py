@@ -133,6 +133,9 @@ class AreaCoverage(BaseModel):
     incidents: int | None = None
     incidents_covered: int | None = None
     incident_share: float | None = None
+    road_classes: list[ClassCoverage] = Field(
+        default_factory=list, description="The area's streets by road class"
+    )
 
 
 class ClassCoverage(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from pingan.api.deps import CurrentPrincipal, DbSession
-from pingan.cameras import coverage, io, planning, registry, streets, tiles
+from pingan.cameras import coverage, io, mvt, mvt_coverage, planning, registry, streets, tiles
 from pingan.cameras.schemas import (
     CameraIn,
     CameraOut,
@@ -42,13 +43,16 @@ def list_cameras(
     network: str | None = None,
     status: str | None = None,
     bbox: str | None = Query(None, description="lon0,lat0,lon1,lat1"),
+    org_unit_id: int | None = Query(None, description="Only cameras in this unit's subtree"),
+    q: str | None = Query(None, max_length=100, description="Text in the name or owner's id"),
     limit: int = Query(500, ge=1, le=5000),
     after_id: int | None = Query(None, description="Keyset: ids after this one"),
 ) -> list[CameraOut]:
     """Cameras you may see: those in your org scope and those of owners you act for."""
     cams = registry.list_cameras(
         session, actor=principal, owner_id=owner_id, network=network, status=status,
-        bbox=coverage.parse_bbox(bbox), limit=limit, after_id=after_id,
+        bbox=coverage.parse_bbox(bbox), org_unit_id=org_unit_id, text=q, limit=limit,
+        after_id=after_id,
     )  # fmt: skip
     return [CameraOut.of(c) for c in cams]
 
@@ -223,6 +227,33 @@ def cameras_tile(
     """Cameras you may see as a PNG tile, coloured by network."""
     png = tiles.cameras_tile(session, actor=principal, z=z, x=x, y=y)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+
+def _mvt_response(request: Request, body: bytes) -> Response:
+    # Tiles are scoped to the caller, so caches must be private; the ETag lets
+    # the console revalidate a minute-old tile without downloading it again.
+    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    headers = {"Cache-Control": "private, max-age=60", "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=mvt.MEDIA_TYPE, headers=headers)
+
+
+@router.get("/tiles/cameras/{z}/{x}/{y}.mvt", response_class=Response)
+def cameras_vector_tile(
+    z: int, x: int, y: int, request: Request, principal: CurrentPrincipal, session: DbSession
+) -> Response:
+    """Layer ``cameras``: clusters with counts at city zoom, single cameras from zoom 15."""
+    return _mvt_response(request, mvt.cameras_tile(session, actor=principal, z=z, x=x, y=y))
+
+
+@router.get("/tiles/coverage/{z}/{x}/{y}.mvt", response_class=Response)
+def coverage_vector_tile(
+    z: int, x: int, y: int, request: Request, principal: CurrentPrincipal, session: DbSession
+) -> Response:
+    """Layer ``segments``: street pieces with ``covered`` 0/1; major roads only below zoom 14."""
+    body = mvt_coverage.coverage_tile(session, actor=principal, z=z, x=x, y=y)
+    return _mvt_response(request, body)
 
 
 @router.get("/{camera_id:int}", response_model=CameraOut)

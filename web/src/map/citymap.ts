@@ -9,6 +9,16 @@ import { emergingName, lang, t } from "../i18n";
 import type { Detail } from "../panel";
 import type { TimeWindow } from "../timewindow";
 import { boundsOf } from "./bounds";
+import {
+  CAMERA_CLICK_LAYERS,
+  CAMERA_TILES,
+  CAMERA_LAYER_KEYS,
+  CameraLayerData,
+  addCameraLayers,
+  cameraLayerIds,
+  describeCameraHit,
+  type CameraLayerKey,
+} from "./cameralayers";
 import { ClusterLabels } from "./clusterlabels";
 import { OVERLAY_LAYERS, addOverlayLayers, type OverlayKey } from "./overlays";
 import {
@@ -30,7 +40,12 @@ export type LayerKey =
   | "incidents"
   | "heat"
   | "hotspots"
-  | "emerging";
+  | "emerging"
+  | CameraLayerKey;
+
+function isCameraLayer(key: LayerKey): key is CameraLayerKey {
+  return (CAMERA_LAYER_KEYS as readonly string[]).includes(key);
+}
 
 const EMPTY: FeatureCollection = { type: "FeatureCollection", features: [] };
 const INCIDENT_PAGE = 1000;
@@ -57,6 +72,8 @@ export class CityMap {
   private readonly generations = new Map<LayerKey, number>();
   private typeNames: Promise<Map<string, IncidentType>> | null = null;
   private moveTimer: number | undefined;
+  /** The camera layers' data (the Cameras screen picks the plan drawn). */
+  readonly cameraData: CameraLayerData;
 
   constructor(container: HTMLElement, window: TimeWindow, private readonly events: MapEvents) {
     this.window = window;
@@ -70,11 +87,15 @@ export class CityMap {
     });
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+    this.cameraData = new CameraLayerData(this.map);
     this.ready = new Promise((resolve) => this.map.once("load", () => resolve()));
     void this.ready.then(() => {
       this.addSourcesAndLayers();
       addOverlayLayers(this.map);
       new ClusterLabels(this.map, "incidents", "incident-clusters");
+      if (CAMERA_TILES === "mvt") {
+        new ClusterLabels(this.map, "cameras", "camera-clusters", { sourceLayer: "cameras", countProperty: "count" });
+      }
       this.map.on("click", (e) => this.click(e.point));
       this.map.on("moveend", () => this.viewChanged());
     });
@@ -97,6 +118,13 @@ export class CityMap {
       this.loadedOnce.delete(key);
       if (this.enabled.has(key)) await this.load(key);
     }
+  }
+
+  /** Load a layer again if it is on (the Cameras screen picked another plan). */
+  async refresh(key: LayerKey): Promise<void> {
+    await this.ready;
+    this.loadedOnce.delete(key);
+    if (this.enabled.has(key)) await this.load(key);
   }
 
   /** Draw a screen's overlay (replacing what it showed before). */
@@ -263,17 +291,19 @@ export class CityMap {
         "circle-stroke-width": 0.8,
       },
     });
+    addCameraLayers(m, "incident-clusters");
   }
 
   private layerIds(key: LayerKey): string[] {
     if (key.startsWith("org-")) return [`${key}-fill`, `${key}-line`];
     if (key === "sites") return ["sites", "sites-area"];
     if (key === "incidents") return ["incident-clusters", "incident-points"];
+    if (isCameraLayer(key)) return cameraLayerIds(key);
     return [key];
   }
 
   private async load(key: LayerKey): Promise<void> {
-    const viewDependent = key === "roads" || key === "incidents";
+    const viewDependent = key === "roads" || key === "incidents" || key === "blind-spots";
     if (this.loadedOnce.has(key) && !viewDependent) return;
     // A newer load of the same layer (a pan, a new window) supersedes this one.
     const generation = (this.generations.get(key) ?? 0) + 1;
@@ -309,6 +339,7 @@ export class CityMap {
     }
     if (key === "heat") return () => this.showHeat();
     if (key === "emerging") return this.fetchEmerging();
+    if (isCameraLayer(key)) return this.cameraData.fetch(key, this.bbox());
     if (key === "roads") {
       return this.fetchGeoJson("roads", "/api/v1/map/roads.geojson", {
         bbox: this.bbox(),
@@ -401,7 +432,7 @@ export class CityMap {
   private viewChanged(): void {
     window.clearTimeout(this.moveTimer);
     this.moveTimer = window.setTimeout(() => {
-      for (const key of ["roads", "incidents"] as const) {
+      for (const key of ["roads", "incidents", "blind-spots"] as const) {
         if (this.enabled.has(key)) void this.load(key);
       }
     }, 250);
@@ -420,6 +451,7 @@ export class CityMap {
     const order = [
       "incident-points",
       "incident-clusters",
+      ...CAMERA_CLICK_LAYERS,
       "sites",
       "sites-area",
       "hotspots",
@@ -427,16 +459,28 @@ export class CityMap {
       "roads",
       ...ORG_LEVELS.map((l) => `org-${l}-fill`),
     ];
-    const layers = order.filter((id) => this.map.getLayoutProperty(id, "visibility") === "visible");
+    const layers = order.filter(
+      (id) => this.map.getLayer(id) && this.map.getLayoutProperty(id, "visibility") === "visible",
+    );
     if (layers.length === 0) return;
     const hits = this.map.queryRenderedFeatures(point, { layers });
     hits.sort((a, b) => order.indexOf(a.layer.id) - order.indexOf(b.layer.id));
     const hit = hits[0];
     if (hit) void this.showDetail(hit);
     if (hit?.layer.id === "incident-clusters") void this.zoomInto(hit);
+    if (hit?.layer.id === "camera-clusters") {
+      // Server-side clusters: two zoom levels in shows what they hold.
+      const geometry = hit.geometry as GeoJSON.Point;
+      this.map.easeTo({ center: geometry.coordinates as [number, number], zoom: this.map.getZoom() + 2 });
+    }
   }
 
   private async showDetail(hit: MapGeoJSONFeature): Promise<void> {
+    const camera = describeCameraHit(hit);
+    if (camera) {
+      this.events.onDetail(camera);
+      return;
+    }
     const names = (await this.typeNames) ?? new Map<string, IncidentType>();
     this.events.onDetail(describe(hit, names));
   }

@@ -13,6 +13,8 @@ export class ClusterLabels {
     private readonly map: maplibregl.Map,
     private readonly source: string,
     private readonly layer: string,
+    /** Server-side clusters in vector tiles: their layer and count property. */
+    private readonly vector?: { sourceLayer: string; countProperty: string },
   ) {
     map.on("render", () => this.schedule());
   }
@@ -31,12 +33,26 @@ export class ClusterLabels {
       && this.map.getLayoutProperty(this.layer, "visibility") === "visible";
   }
 
+  /** A cluster's key and count, whether MapLibre or the server made it. */
+  private clusterOf(feature: GeoJSON.Feature): { cluster_id?: number | string; point_count?: number } {
+    const props = feature.properties as Record<string, unknown>;
+    if (!this.vector) return props as { cluster_id?: number; point_count?: number };
+    const count = props[this.vector.countProperty];
+    if (typeof count !== "number") return {};
+    // A cluster appears once per tile it is cut into: its position is its identity.
+    const point = feature.geometry as GeoJSON.Point;
+    return { cluster_id: point.coordinates.map((c) => c.toFixed(6)).join(","), point_count: count };
+  }
+
   /** Keep one label per cluster on screen; drop the rest. */
   update(): void {
     const keep = new Set<string>();
     if (this.visible() && this.map.isSourceLoaded(this.source)) {
-      for (const feature of this.map.querySourceFeatures(this.source)) {
-        const props = feature.properties as { cluster_id?: number; point_count?: number };
+      const found = this.vector
+        ? this.map.querySourceFeatures(this.source, { sourceLayer: this.vector.sourceLayer })
+        : this.map.querySourceFeatures(this.source);
+      for (const feature of found) {
+        const props = this.clusterOf(feature);
         if (props.cluster_id === undefined) continue;
         // Cluster ids repeat across data sets: the count is part of the key.
         const key = `${props.cluster_id}:${props.point_count ?? 0}`;

@@ -3,7 +3,14 @@ import type maplibregl from "maplibre-gl";
 // Layers the screens draw over the base map: alert areas, the dispatch
 // board's incidents, routes and responders, a case's position. Each is a
 // GeoJSON source set from script; a feature with `selected: true` stands out.
-export const OVERLAYS = ["alert-areas", "dispatch-incidents", "routes", "responders", "focus"] as const;
+export const OVERLAYS = [
+  "alert-areas",
+  "dispatch-incidents",
+  "routes",
+  "responders",
+  "focus",
+  "camera-focus",
+] as const;
 export type OverlayKey = (typeof OVERLAYS)[number];
 
 /** Clickable overlay layers, topmost first. */
@@ -82,6 +89,45 @@ export function addOverlayLayers(m: maplibregl.Map): void {
       "circle-color": ["step", ["get", "severity"], "#fecc5c", 3, "#fd8d3c", 4, "#e31a1c"],
       "circle-stroke-color": ["case", SELECTED, "#16233d", "#ffffff"],
       "circle-stroke-width": ["case", SELECTED, 3, 1.5],
+    },
+  });
+  // What the Cameras screen points at: an area's outline, a blind spot, a camera or site.
+  m.addLayer({
+    id: "camera-focus-sector",
+    type: "fill",
+    source: "camera-focus",
+    filter: ["==", ["get", "kind"], "sector"],
+    paint: { "fill-color": "#f5a623", "fill-opacity": 0.3, "fill-outline-color": "#c77c00" },
+  });
+  m.addLayer({
+    id: "camera-focus-area",
+    type: "line",
+    source: "camera-focus",
+    filter: [
+      "all",
+      ["in", ["geometry-type"], ["literal", ["Polygon", "MultiPolygon"]]],
+      ["!=", ["get", "kind"], "sector"],
+    ],
+    paint: { "line-color": "#16233d", "line-width": 3, "line-dasharray": [2, 1] },
+  });
+  m.addLayer({
+    id: "camera-focus-line",
+    type: "line",
+    source: "camera-focus",
+    filter: ["in", ["geometry-type"], ["literal", ["LineString", "MultiLineString"]]],
+    layout: { "line-cap": "round" },
+    paint: { "line-color": "#f5a623", "line-width": 12, "line-opacity": 0.6 },
+  });
+  m.addLayer({
+    id: "camera-focus-point",
+    type: "circle",
+    source: "camera-focus",
+    filter: ["==", ["geometry-type"], "Point"],
+    paint: {
+      "circle-radius": 14,
+      "circle-color": "rgba(0,0,0,0)",
+      "circle-stroke-color": "#f5a623",
+      "circle-stroke-width": 4,
     },
   });
   m.addLayer({
