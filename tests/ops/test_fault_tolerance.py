@@ -152,8 +152,8 @@ def test_scheduled_job_runs_once_per_period_across_processes_and_restarts(
     db_url: str, engine: Engine
 ) -> None:
     start = time.time() + 4.0  # the processes import first, then begin together
-    seconds = 6.0
-    # Two runners compete for 6 s; then a third, started as they stop, stands in for
+    seconds = 10.0  # ten contested periods: one process winning all is ~0.2 % by chance
+    # Two runners compete for `seconds`; then a third, started as they stop, stands in for
     # a restarted runner (it imports meanwhile, so only its 3 s of work add to the test).
     plan = [(start, seconds), (start, seconds), (start + seconds + 0.5, 3.0)]
     procs = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import time
 from typing import Any
@@ -47,6 +48,20 @@ def _recording_enqueue(engine: Engine, now: Any = None) -> list[int]:
     return ids
 
 
+class _JitteryWorker(jobs.Worker):
+    """Polls at a random 10-90 ms each time, as real servers drift: with a fixed
+    cadence two processes started together keep one phase, and the same one
+    would be first after every period boundary and win them all."""
+
+    @property  # type: ignore[override]
+    def poll_seconds(self) -> float:
+        return random.uniform(0.01, 0.09)
+
+    @poll_seconds.setter
+    def poll_seconds(self, value: float) -> None:
+        pass
+
+
 def main() -> None:
     url, start, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
     engine = engine_for(url)
@@ -54,7 +69,7 @@ def main() -> None:
     jobs._schedules.clear()
     jobs.schedule(KIND, every_seconds=1)
     time.sleep(max(0.0, start - time.time()))
-    worker = jobs.Worker(engine, poll_seconds=0.05)
+    worker = _JitteryWorker(engine, poll_seconds=0.05)
     worker.start()
     time.sleep(seconds)
     worker.stop()
