@@ -4,19 +4,26 @@ A fresh PostgreSQL database gets the bench lattice city and N incidents
 generated server-side (INSERT ... SELECT generate_series, so loading is not
 what is timed). Then, in the same run:
 
-- pingan ``incidents.cube.load_cube`` (binary COPY parsed by one numpy view),
+- pingan ``incidents.cube.load_cube`` with ``--readers`` connections (id
+  ranges in one exported snapshot) and with one stream (``readers=1``),
+- the server's floor: the same binary COPY drained and thrown away,
 - the peer: ``pandas.read_sql`` of the same columns through SQLAlchemy,
 - and plain ``fetchall`` into numpy,
 
 each cold (cache cleared) and median of repeats; the ratio is printed.
+``--url`` measures an existing database instead (e.g. the full-scale city of
+``benchmarks/fullscale_city.py``), without touching its rows.
 
     .venv/bin/python benchmarks/cube.py               # 10,000,000 incidents
     .venv/bin/python benchmarks/cube.py --n 1000000
+    .venv/bin/python benchmarks/cube.py --url postgresql+psycopg://postgres@127.0.0.1:5432/pingan_full
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import statistics
 import sys
 import time
@@ -70,12 +77,34 @@ def fill(url: str, n: int) -> None:
         conn.execute(text("ANALYZE incidents"))
 
 
-def time_pingan(url: str) -> tuple[float, int]:
+def time_pingan(url: str, readers: int) -> tuple[float, int]:
     cube._cache.clear()
     started = time.perf_counter()
     with session_scope(engine_for(url)) as session:
-        result = cube.load_cube(session, cube.CubeFilter(), actor=SYSTEM)
+        result = cube.load_cube(session, cube.CubeFilter(), actor=SYSTEM, readers=readers)
     return time.perf_counter() - started, len(result)
+
+
+RAW_COLUMNS = "x, y, occurred_at, type_id, grid_id, severity"
+
+
+def time_copy_drained(url: str, columns: str = RAW_COLUMNS) -> tuple[float, int]:
+    """The server's side alone: binary COPY of the raw columns, blocks counted and dropped."""
+    started = time.perf_counter()
+    size = 0
+    raw = engine_for(url).raw_connection()
+    try:
+        sql = f"SELECT {columns} FROM incidents"
+        with (
+            raw.driver_connection.cursor() as cur,
+            cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)") as copy,
+        ):
+            for block in copy:
+                size += len(block)
+        raw.driver_connection.rollback()
+    finally:
+        raw.close()
+    return time.perf_counter() - started, (size - 21) // 60
 
 
 def time_pandas(url: str) -> tuple[float, int]:
@@ -100,27 +129,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--readers", type=int, default=cube.DEFAULT_READERS)
+    parser.add_argument("--url", help="an existing, loaded database (left as it is)")
+    parser.add_argument("--no-fetchall", action="store_true", help="skip the slowest peer")
     args = parser.parse_args()
-    url = fresh_database("postgres", Path("/tmp"))
+    url = args.url or fresh_database("postgres", Path("/tmp"))
     try:
-        t0 = time.perf_counter()
-        fill(url, args.n)
-        print(f"generated {args.n:,} incidents in PostgreSQL in {time.perf_counter() - t0:.0f} s")
-        results = {}
-        for name, fn in (
-            ("pingan load_cube", time_pingan),
+        if not args.url:
+            t0 = time.perf_counter()
+            fill(url, args.n)
+            print(f"generated {args.n:,} incidents in PostgreSQL in "
+                  f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+        with engine_for(url).connect() as conn:
+            n = int(conn.execute(text("SELECT count(*) FROM incidents")).scalar_one())
+        print(f"{n:,} incidents; load average {os.getloadavg()}")
+        ours = f"pingan load_cube, {args.readers} readers"
+        methods = [
+            (ours, functools.partial(time_pingan, readers=args.readers)),
+            ("pingan load_cube, 1 stream", functools.partial(time_pingan, readers=1)),
+            ("binary COPY drained (floor)", time_copy_drained),
+            ("same, extract(epoch) (old)", functools.partial(time_copy_drained, columns=COLUMNS)),
             ("pandas.read_sql", time_pandas),
-            ("fetchall + numpy", time_fetchall),
-        ):
+        ]
+        if not args.no_fetchall:
+            methods.append(("fetchall + numpy", time_fetchall))
+        results = {}
+        for name, fn in methods:
             runs = [fn(url) for _ in range(args.repeats)]
-            assert all(count == args.n for _, count in runs), runs
+            assert all(count == n for _, count in runs), runs
             results[name] = statistics.median(t for t, _ in runs)
-            print(f"{name:18s} median {results[name]:7.2f} s over {args.repeats}")
-        base = results["pingan load_cube"]
-        for name in ("pandas.read_sql", "fetchall + numpy"):
-            print(f"{name} / pingan: {results[name] / base:.1f}x")
+            print(f"{name:30s} median {results[name]:7.2f} s over {args.repeats}", flush=True)
+        base = results[ours]
+        for name in results:
+            if name != ours:
+                print(f"{name} / {ours}: {results[name] / base:.2f}x")
+        print(f"load average at the end {os.getloadavg()}")
     finally:
-        drop_database(url)
+        if not args.url:
+            drop_database(url)
 
 
 if __name__ == "__main__":
