@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: float = 15.0
     password_min_length: int = 8
+    # Requests inside the app at once per process (others wait, costing no thread):
+    # at most half of the 40 worker threads, so an answer always finds one (api/gate.py).
+    max_concurrent_requests: int = 20
     # Largest request body in bytes (a full intake batch must fit).
     max_body_bytes: int = 64 * 1024 * 1024
     # Token buckets: per client IP on public and login routes, per API key on all.

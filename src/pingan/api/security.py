@@ -343,4 +343,8 @@ def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
+    from pingan.api.gate import ConcurrencyGate
+
+    # Inside the security checks: a refused request never takes a slot.
+    app.add_middleware(ConcurrencyGate, limit=settings.max_concurrent_requests)
     app.add_middleware(SecurityMiddleware, settings=settings)
