@@ -9,13 +9,15 @@ import typer
 from rich.table import Table
 
 from pingan.alerts import service
-from pingan.alerts.detect import run_daily
+from pingan.alerts.detect import DailyParams, run_daily
 from pingan.alerts.federation_cli import federation_app
 from pingan.alerts.runs import params_from
 from pingan.alerts.webhooks_cli import webhooks_app
 from pingan.kit.cli import cli_session, console, err_console, operator_name
 from pingan.org.principal import Principal
 from pingan.settings import get_settings
+
+DEFAULT_WORKERS = DailyParams.workers  # every core (the result is the same for any number)
 
 alerts_app = typer.Typer(help="Early-warning alerts: daily runs and the alert list.")
 alerts_app.add_typer(webhooks_app, name="webhooks")  # issue 4
@@ -34,7 +36,7 @@ def run(
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
     lookback_days: Annotated[int, typer.Option(help="Days of history")] = 60,
     max_window_days: Annotated[int, typer.Option(help="Longest cluster window")] = 7,
-    workers: Annotated[int, typer.Option(help="Threads for the replications")] = 1,
+    workers: Annotated[int, typer.Option(help="Threads for the replications")] = DEFAULT_WORKERS,
     methods: Annotated[
         str, typer.Option(help="Comma-separated: scan, ears_c1, ears_c2, ears_c3, cusum, glm")
     ] = "scan,ears_c3",
