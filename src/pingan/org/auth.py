@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from pingan.kit import audit
@@ -194,6 +194,24 @@ def revoke_api_key(session: Session, *, key_id: int, actor: Principal) -> None:
         )
 
 
+def _touch_key(session: Session, key_id: int, now: dt.datetime) -> None:
+    """Record the key's use, unless another request is recording it right now.
+
+    The row stays locked until that request commits; waiting for it would line up
+    every request of a busy integration behind one (found by benchmarks/load).
+    """
+    stale = or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - dt.timedelta(minutes=1))
+    target = select(ApiKey.id).where(ApiKey.id == key_id, stale)
+    if session.get_bind().dialect.name == "postgresql":
+        target = target.with_for_update(skip_locked=True)
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.id.in_(target))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def principal_from_api_key(session: Session, secret: str) -> Principal:
     row = session.execute(
         select(ApiKey, User)
@@ -208,5 +226,5 @@ def principal_from_api_key(session: Session, secret: str) -> Principal:
     now = utcnow()
     # A write per request would serialise busy integrations; a minute's precision is enough.
     if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
-        key.last_used_at = now
+        _touch_key(session, key.id, now)
     return principal_for(session, user, via="api_key", api_key_id=key.id, scopes=key.scopes)
