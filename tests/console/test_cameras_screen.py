@@ -21,7 +21,7 @@ from pingan.org.levels import Level
 from pingan.org.models import OrgUnit
 from pingan.org.principal import Principal
 from tests.console.conftest import Console
-from tests.console.test_screens import TIMEOUT_MS, log_in, rendered
+from tests.console.test_screens import TIMEOUT_MS, log_in
 
 SYSTEM = Principal.system("console-test")
 PAGE = 25  # rows per registry page (web/src/cameras_registry.ts)
@@ -188,7 +188,8 @@ def test_cameras_screen(console: Console, browser: Browser, engine: Engine) -> N
     wait_rendered(page, "camera-focus-line")
     page.wait_for_selector('#map[data-loaded~="blind-spots"]', timeout=TIMEOUT_MS)
     settle(page)
-    assert rendered(page, "blind-spots") > 0
+    # The fly-to moved the view, and the blind spots reload for it: wait for them.
+    wait_rendered(page, "blind-spots")
     console.shoot(page, "22-cameras-blind-spot")
 
     # Placement: the demo plan is listed; a small plan with a district budget runs as a job.
