@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from pingan.cli import app
@@ -97,3 +98,57 @@ def test_cli_verify_exit_codes(engine: Engine) -> None:
         conn.execute(text("UPDATE audit_log SET action = 'nothing.happened' WHERE id = 2"))
     bad = runner.invoke(app, ["audit", "verify"])
     assert bad.exit_code == 1 and "entry 2" in bad.output
+
+
+def _actions(engine: Engine) -> list[str]:
+    with session_scope(engine) as session:
+        return list(session.scalars(select(audit.AuditEntry.action).order_by(audit.AuditEntry.id)))
+
+
+def test_entries_of_a_rolled_back_transaction_never_reach_the_log(engine: Engine) -> None:
+    with Session(engine) as session:
+        audit.record(session, actor="user:a", action="lost", object_type="thing")
+        session.rollback()
+        audit.record(session, actor="user:a", action="kept", object_type="thing")
+        session.commit()
+    assert _actions(engine) == ["kept"]
+
+
+def test_a_savepoint_that_rolls_back_takes_only_its_own_entries(engine: Engine) -> None:
+    with Session(engine) as session:
+        audit.record(session, actor="user:a", action="before", object_type="thing")
+        with session.begin_nested():
+            audit.record(session, actor="user:a", action="released", object_type="thing")
+        savepoint = session.begin_nested()
+        audit.record(session, actor="user:a", action="undone", object_type="thing")
+        with session.begin_nested():
+            audit.record(session, actor="user:a", action="undone-inner", object_type="thing")
+        savepoint.rollback()
+        audit.record(session, actor="user:a", action="after", object_type="thing")
+        session.commit()
+    assert _actions(engine) == ["before", "released", "after"]
+    with session_scope(engine) as session:
+        assert audit.verify_chain(session).ok
+
+
+def test_an_open_transaction_does_not_hold_up_other_writers(engine: Engine) -> None:
+    """The chain's lock is taken at commit: a slow transaction with an entry blocks nobody.
+
+    On PostgreSQL the other writer runs under a lock timeout, so waiting would fail it.
+    The log's order is the commit order.
+    """
+    slow = Session(engine)
+    try:
+        audit.record(slow, actor="user:slow", action="slow", object_type="thing")
+        slow.flush()
+        with Session(engine) as quick:
+            if engine.dialect.name == "postgresql":
+                quick.execute(text("SET lock_timeout = '2s'"))
+            audit.record(quick, actor="user:quick", action="quick", object_type="thing")
+            quick.commit()
+        slow.commit()
+    finally:
+        slow.close()
+    assert _actions(engine) == ["quick", "slow"]
+    with session_scope(engine) as session:
+        assert audit.verify_chain(session).ok

@@ -76,11 +76,13 @@ def store_chunks(
     """
     if capacity == 0:
         return StoreOutcome.all_accepted(0)
-    # Taking the write lock first (SQLite) makes MAX(id) below safe to use.
-    meta.bump_version(session, INCIDENTS_VERSION_KEY)
     if session.get_bind().dialect.name == "postgresql":
+        # Bumped as the last write before COMMIT: concurrent intakes do not queue on the row.
+        meta.bump_version_at_commit(session, INCIDENTS_VERSION_KEY)
         cols, result = _store_postgres(session, chunks, capacity, actor)
     else:
+        # Taking the write lock first makes MAX(id) below safe to use.
+        meta.bump_version(session, INCIDENTS_VERSION_KEY)
         cols = IncidentColumns.concat(list(chunks))
         result = _store_checked(session, cols, actor)
     if len(cols):

@@ -6,6 +6,13 @@ deleting or reordering any row breaks the chain from that row on, and
 ``verify_chain`` names the first broken row. The database refuses UPDATE and
 DELETE on the table (triggers created by the migration); the chain catches
 what someone with enough privilege to drop those triggers does anyway.
+
+Entries are chained when their transaction commits, not when ``record`` is
+called: the chain's lock (one for all writers, or the chain would fork) is
+held from the append to the commit, so taking it at the last moment keeps
+every other writer's wait to one INSERT and one COMMIT. It also means the
+chain's order is the commit order, and an entry recorded in a transaction
+(or savepoint) that rolls back never reaches the log.
 """
 
 from __future__ import annotations
@@ -16,8 +23,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, String, Text, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import BigInteger, String, Text, event, select, text
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from pingan.kit.db import Base, UTCDateTime, utcnow
 
@@ -68,6 +75,22 @@ def _digest(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """An entry recorded in a transaction that has not committed yet."""
+
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | None
+    detail: str
+    recorded_in: SessionTransaction  # the innermost transaction or savepoint at the time
+
+
+_PENDING = "pingan.audit.pending"
+
+
 def record(
     session: Session,
     *,
@@ -76,42 +99,71 @@ def record(
     object_type: str,
     object_id: str | int | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+) -> None:
+    """Append one entry to the log when (and only if) the caller's transaction commits."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:
+        transaction = session.begin()
+    pending: list[_Pending] = session.info.setdefault(_PENDING, [])
+    pending.append(
+        _Pending(
+            at=utcnow(),
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
+            recorded_in=transaction,
+        )
+    )
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    """Chain and insert this transaction's entries, as the last writes before COMMIT."""
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint being released: its entries wait for the outer commit
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     last = session.execute(
         select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
     ).first()
     entry_id = 1 if last is None else last.id + 1
     prev_hash = GENESIS_HASH if last is None else last.hash
-    at = utcnow()
-    detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
-    oid = None if object_id is None else str(object_id)
-    entry = AuditEntry(
-        id=entry_id,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=oid,
-        detail=detail_text,
-        prev_hash=prev_hash,
-        hash=_digest(
-            entry_id=entry_id,
-            at=at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=oid,
-            detail=detail_text,
+    for item in pending:
+        digest = _digest(
+            entry_id=entry_id, at=item.at, actor=item.actor, action=item.action,
+            object_type=item.object_type, object_id=item.object_id, detail=item.detail,
             prev_hash=prev_hash,
-        ),
-    )
-    session.add(entry)
+        )  # fmt: skip
+        entry = AuditEntry(
+            id=entry_id, at=item.at, actor=item.actor, action=item.action,
+            object_type=item.object_type, object_id=item.object_id, detail=item.detail,
+            prev_hash=prev_hash, hash=digest,
+        )  # fmt: skip
+        session.add(entry)
+        entry_id += 1
+        prev_hash = digest
     session.flush()
-    return entry
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Forget the entries recorded inside the transaction or savepoint that rolled back."""
+    pending: list[_Pending] | None = session.info.get(_PENDING)
+    if pending:
+        pending[:] = [p for p in pending if not _inside(p.recorded_in, previous_transaction)]
+
+
+def _inside(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ boundary changes, so caches know when to rebuild) and similar single values.
 
 from __future__ import annotations
 
-from sqlalchemy import String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import String, Text, event, select
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from pingan.kit.db import Base
 
@@ -41,3 +41,30 @@ def bump_version(session: Session, key: str) -> int:
 
 def get_version(session: Session, key: str) -> int:
     return int(get_value(session, key) or "0")
+
+
+_BUMPS_AT_COMMIT = "pingan.meta.bumps_at_commit"
+
+
+def bump_version_at_commit(session: Session, key: str) -> None:
+    """Increment a counter as the transaction commits, however many times this is asked.
+
+    The counter's row stays locked from its update to the commit; bumped at the
+    start of a long write, it would queue every other writer of the same
+    counter behind the whole transaction.
+    """
+    session.info.setdefault(_BUMPS_AT_COMMIT, set()).add(key)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_at_commit(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint being released
+    for key in sorted(session.info.pop(_BUMPS_AT_COMMIT, ())):
+        bump_version(session, key)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_bumps(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_BUMPS_AT_COMMIT, None)
