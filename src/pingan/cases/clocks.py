@@ -93,11 +93,18 @@ def apply(
 
 
 def clocks_of(session: Session, case_id: int) -> list[CaseClock]:
-    return list(
-        session.scalars(
-            select(CaseClock).where(CaseClock.case_id == case_id).order_by(CaseClock.id)
-        )
-    )
+    return clocks_of_many(session, [case_id]).get(case_id, [])
+
+
+def clocks_of_many(session: Session, case_ids: list[int]) -> dict[int, list[CaseClock]]:
+    """Each case's clocks in order, in one query (a page of cases is not a query per case)."""
+    found: dict[int, list[CaseClock]] = {}
+    if not case_ids:
+        return found
+    query = select(CaseClock).where(CaseClock.case_id.in_(case_ids)).order_by(CaseClock.id)
+    for clock in session.scalars(query):
+        found.setdefault(clock.case_id, []).append(clock)
+    return found
 
 
 def extend(

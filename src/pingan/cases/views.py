@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.cases import actions, attachments, escalation, patrols, service
 from pingan.cases.categories import list_categories
-from pingan.cases.clocks import clocks_of
+from pingan.cases.clocks import clocks_of_many
 from pingan.cases.engine import Transition
 from pingan.cases.kpis import grid_kpis
-from pingan.cases.models import Case, CaseAttachment, PatrolCheckin
+from pingan.cases.models import Case, CaseAttachment, CaseClock, PatrolCheckin
 from pingan.cases.schemas import (
     AssignIn,
     AttachmentOut,
@@ -40,8 +40,26 @@ _ESCALATION_JOB = escalation.escalations_job
 
 
 def to_out(session: Session, case: Case, duplicates: list[Case] | None = None) -> CaseOut:
+    return to_outs(session, [case], duplicates)[0]
+
+
+def to_outs(
+    session: Session, cases: list[Case], duplicates: list[Case] | None = None
+) -> list[CaseOut]:
+    """Cases as the API shows them; categories and clocks of the whole list in two queries."""
+    codes = service.category_codes(session, {c.category_id for c in cases})
+    clocks = clocks_of_many(session, [c.id for c in cases])
     now = utcnow()
-    codes = service.category_codes(session, {case.category_id})
+    return [_case_out(case, codes, clocks.get(case.id, []), now, duplicates) for case in cases]
+
+
+def _case_out(
+    case: Case,
+    codes: dict[int, str],
+    clocks_in: list[CaseClock],
+    now: dt.datetime,
+    duplicates: list[Case] | None,
+) -> CaseOut:
     clocks = [
         ClockOut(
             name=c.name,
@@ -54,7 +72,7 @@ def to_out(session: Session, case: Case, duplicates: list[Case] | None = None) -
             total_s=c.total_s,
             overdue=c.status == "running" and c.due_at is not None and c.due_at <= now,
         )
-        for c in clocks_of(session, case.id)
+        for c in clocks_in
     ]
     return CaseOut(
         id=case.id,
@@ -146,7 +164,7 @@ def list_cases(
         after_id=after_id,
         case_types=GENERIC_CASE_TYPES,
     )
-    items = [to_out(session, c) for c in found]
+    items = to_outs(session, found)
     return Page(items=items, next_after_id=found[-1].id if len(found) == limit else None)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pingan.cases.categories import list_categories
@@ -57,16 +57,26 @@ def service_definition(session: Session, code: str) -> dict[str, Any]:
     return {"service_code": code, "attributes": []}
 
 
-def _expected(session: Session, case: Case) -> dt.datetime | None:
-    return session.scalar(
-        select(CaseClock.due_at)
-        .where(CaseClock.case_id == case.id, CaseClock.status == "running")
-        .order_by(CaseClock.due_at)
-        .limit(1)
+def _expected(session: Session, case_ids: list[int]) -> dict[int, dt.datetime]:
+    """The earliest running deadline of each case, in one query for a whole page."""
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(CaseClock.case_id, func.min(CaseClock.due_at))
+        .where(CaseClock.case_id.in_(case_ids), CaseClock.status == "running")
+        .group_by(CaseClock.case_id)
     )
+    return {case_id: due for case_id, due in rows if due is not None}
 
 
-def request_item(session: Session, case: Case, category: CaseCategory) -> dict[str, Any]:
+def request_items(session: Session, rows: list[tuple[Case, CaseCategory]]) -> list[dict[str, Any]]:
+    expected = _expected(session, [case.id for case, _ in rows])
+    return [request_item(case, category, expected.get(case.id)) for case, category in rows]
+
+
+def request_item(
+    case: Case, category: CaseCategory, expected: dt.datetime | None
+) -> dict[str, Any]:
     # Personal fields (reporter name, email, phone) are deliberately absent.
     return {
         "service_request_id": case.number,
@@ -79,7 +89,7 @@ def request_item(session: Session, case: Case, category: CaseCategory) -> dict[s
         "service_notice": None,
         "requested_datetime": iso(case.created_at),
         "updated_datetime": iso(case.updated_at),
-        "expected_datetime": iso(_expected(session, case)),
+        "expected_datetime": iso(expected),
         "address": case.address or None,
         "address_id": None,
         "zipcode": None,
@@ -140,7 +150,7 @@ def find_requests(
             if len(set(status)) == 1:
                 stmt = stmt.where(Case.is_open.is_(status[0] == "open"))
     stmt = stmt.limit(page_size).offset((page - 1) * page_size)
-    return [request_item(session, case, cat) for case, cat in session.execute(stmt).all()]
+    return request_items(session, [(case, cat) for case, cat in session.execute(stmt).all()])
 
 
 def get_request(session: Session, number: str) -> dict[str, Any]:
@@ -151,7 +161,7 @@ def get_request(session: Session, number: str) -> dict[str, Any]:
     ).first()
     if row is None:
         raise Open311Error(404, f"service_request_id {number!r} not found")
-    return request_item(session, row[0], row[1])
+    return request_items(session, [(row[0], row[1])])[0]
 
 
 def by_token(session: Session, token: str) -> dict[str, Any]:
