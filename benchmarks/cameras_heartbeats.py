@@ -28,7 +28,6 @@ import socket
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +35,8 @@ import httpx
 import numpy as np
 import shapely
 import uvicorn
-from sqlalchemy import BigInteger, Boolean, Float, Integer, MetaData, create_engine, insert, text
+from pgdb import drop_database, fresh_database
+from sqlalchemy import BigInteger, Boolean, Float, Integer, MetaData, insert, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from pingan.app import create_app
@@ -49,7 +49,7 @@ from pingan.org import auth, users
 from pingan.org.principal import Principal
 from pingan.settings import Settings
 
-PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432"
+DB_PREFIX = "pingan_bench_hb"
 SYSTEM = Principal.system("bench")
 BATCH = 50_000
 GOAL_PER_S = 1_000_000 / 60
@@ -72,25 +72,6 @@ class PeerHeartbeat(_PeerBase):
     online: Mapped[bool] = mapped_column(Boolean)
     fps: Mapped[float | None] = mapped_column(Float)
     bitrate_kbps: Mapped[float | None] = mapped_column(Float)
-
-
-def fresh_database(backend: str, workdir: Path) -> tuple[str, Any]:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}", None
-    name = f"pingan_bench_hb_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return f"{PG_BASE}/{name}", (admin, name)
-
-
-def drop_database(handle: Any) -> None:
-    if handle is None:
-        return
-    admin, name = handle
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def register_cameras(url: str, n: int) -> None:
@@ -240,7 +221,7 @@ def run_peer(url: str, rows: list[dict[str, Any]]) -> dict[str, float]:
 
 def bench(backend: str, n_cameras: int, n_batches: int, peer_n: int) -> dict[str, dict[str, float]]:
     with tempfile.TemporaryDirectory() as tmp:
-        url, handle = fresh_database(backend, Path(tmp))
+        url = fresh_database(backend, Path(tmp) / "bench.db", prefix=DB_PREFIX)
         try:
             upgrade(url)
             register_cameras(url, n_cameras)
@@ -253,7 +234,7 @@ def bench(backend: str, n_cameras: int, n_batches: int, peer_n: int) -> dict[str
             peer = run_peer(url, peer_rows)
         finally:
             engine_for(url).dispose()
-            drop_database(handle)
+            drop_database(url)
     return {"service": service, "http": http, "peer": peer}
 
 

@@ -33,14 +33,14 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import create_engine, func, insert, select, text
+from pgdb import drop_database, fresh_database
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from pingan.analytics.coverage import Sectors, cover_counts, split_lines
@@ -60,30 +60,11 @@ from pingan.sim.rng import stream
 from pingan.sim.roads import build_roads
 from pingan.sim.scales import SCALES
 
-PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432"
 SYSTEM = Principal.system("bench")
+DB_PREFIX = "pingan_bench_tiles"
 CENTRE_LONLAT = (120.2, 30.25)
 CHUNK = 20_000
 TileFn = Callable[..., bytes]
-
-
-def fresh_database(backend: str, workdir: Path) -> tuple[str, Any]:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'tiles.db'}", None
-    name = f"pingan_bench_tiles_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return f"{PG_BASE}/{name}", (admin, name)
-
-
-def drop_database(handle: Any) -> None:
-    if handle is None:
-        return
-    admin, name = handle
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def populate(url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -240,7 +221,7 @@ def report(label: str, tile_list: list[Any], ours: Any, peer: Any) -> None:
 def bench(backend: str, args: argparse.Namespace) -> None:
     print(f"{backend}:")
     with tempfile.TemporaryDirectory() as tmp:
-        url, handle = fresh_database(backend, Path(args.keep or tmp))
+        url = fresh_database(backend, Path(args.keep or tmp) / "tiles.db", prefix=DB_PREFIX)
         try:
             upgrade(url)
             t = time.perf_counter()
@@ -254,7 +235,7 @@ def bench(backend: str, args: argparse.Namespace) -> None:
             if args.keep:
                 print(f"  kept: --database {url}")
             else:
-                drop_database(handle)
+                drop_database(url)
 
 
 def settle(url: str) -> None:

@@ -29,8 +29,10 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pgdb
+from pgdb import drop_database
 from shapely import box
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
 from pingan.bootstrap import seed_reference_data
 from pingan.incidents import service
@@ -42,7 +44,6 @@ from pingan.org.levels import Level
 from pingan.org.principal import Principal
 from pingan.org.service import UnitSpec, add_units, grid_locator, require_projector
 
-PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432"
 SYSTEM = Principal.system("bench")
 LON0, LAT0, SIDE, CELLS = 120.0, 30.0, 0.2, 20
 TYPES = ["theft.bicycle", "burglary.residential", "fight", "traffic.collision", "fraud.telecom"]
@@ -83,30 +84,14 @@ def lattice_city() -> list[UnitSpec]:
 
 
 def fresh_database(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}"
-    else:
-        name = f"pingan_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = f"{PG_BASE}/{name}"
+    """A new database with the schema, the reference data and the lattice city."""
+    sqlite_path = workdir / f"bench-{uuid.uuid4().hex[:6]}.db"
+    url = pgdb.fresh_database(backend, sqlite_path, prefix="pingan_bench")
     upgrade(url)
     with session_scope(engine_for(url)) as session:
         seed_reference_data(session)
         add_units(session, lattice_city(), actor=SYSTEM)
     return url
-
-
-def drop_database(url: str) -> None:
-    engine_for(url).dispose()
-    if url.startswith("postgresql"):
-        name = url.rsplit("/", 1)[1]
-        admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def make_rows(n: int, seed: int, prefix: str) -> list[dict[str, object]]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from benchmarks import pgdb
+from benchmarks.pgdb import drop_database  # noqa: F401  (run.py imports it from here)
+from sqlalchemy import func, select
 
 from pingan.bootstrap import seed_reference_data
 from pingan.cameras import registry
@@ -32,7 +33,6 @@ from pingan.org.levels import Level
 from pingan.org.models import OrgUnit
 from pingan.org.principal import Principal
 
-PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432"
 SYSTEM = Principal.system("load-test")
 PASSWORD = "load-test-password-1"
 # Console users log in once each; integrations each hold their own key (the server
@@ -74,24 +74,9 @@ class Plan:
 
 
 def fresh_database(backend: str, sqlite_path: str) -> tuple[str, str | None]:
-    """(url, PostgreSQL database name to drop afterwards, or None for SQLite)."""
-    if backend == "sqlite":
-        return f"sqlite:///{sqlite_path}", None
-    name = f"pingan_load_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{PG_BASE}/{name}", name
-
-
-def drop_database(name: str | None) -> None:
-    if name is None:
-        return
-    admin = create_engine(f"{PG_BASE}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """(url, the database to drop afterwards with ``drop_database``: None for SQLite)."""
+    url = pgdb.fresh_database(backend, sqlite_path, prefix="pingan_load")
+    return url, (None if backend == "sqlite" else url)
 
 
 def load_city(url: str, *, scale: str, days: int, seed: int) -> None:

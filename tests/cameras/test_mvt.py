@@ -19,12 +19,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from pingan.analytics.tiles import lonlat_to_mercator, lonlat_to_tile, tile_bounds
-from pingan.app import create_app
-from pingan.cameras import mvt, registry, streets
+from pingan.cameras import mvt, registry
 from pingan.kit.db import session_scope
-from pingan.settings import get_settings
 from tests.api.conftest import login, people  # noqa: F401  (fixture)
-from tests.cameras.camkit import SYSTEM, add_owner, build_roads, camera, lonlat
+from tests.cameras.camkit import SYSTEM, camera, lonlat, standard_cameras
+from tests.cameras.layouts import jobless_client, street_grid
 from tests.citykit import TestCity
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -35,8 +34,7 @@ EAST_AT = [(2100.0 + 45 * i, 0.0) for i in range(18)]
 
 @pytest.fixture
 def client(engine: Engine) -> Iterator[TestClient]:
-    settings = get_settings().model_copy(update={"run_jobs": False})
-    with TestClient(create_app(settings, engine)) as test_client:
+    with jobless_client(engine) as test_client:
         yield test_client
 
 
@@ -47,9 +45,7 @@ def cams(
     people: dict[str, int],  # noqa: F811
 ) -> list[dict[str, Any]]:
     with session_scope(engine) as s:
-        build_roads(s)
-        add_owner(s)
-        streets.build_segments(s, actor=SYSTEM)
+        street_grid(s)
         made = [
             camera(s, f"w{i}", at, heading=(40.0 * i) % 360, fov=60.0 + i, ptz=i % 5 == 0,
                    network="public_hd" if i % 2 else "social")
@@ -236,11 +232,8 @@ def test_coverage_segments_by_zoom_and_scope(
 ) -> None:
     """c1 sees x 105..145 of R0 (50 m); the dome c2 sees y 175..225 of R1 (60 m)."""
     with session_scope(engine) as s:
-        build_roads(s)
-        add_owner(s)
-        streets.build_segments(s, actor=SYSTEM)
-        made = [camera(s, "c1", (100, 0), heading=90.0),
-                camera(s, "c2", (0, 200), fov=60.0, range_m=30.0, ptz=True)]  # fmt: skip
+        street_grid(s)
+        made = standard_cameras(s)
         body = [c.model_dump(mode="json") for c in made]
         everywhere = [lonlat(s, e, n) for e in (0, 1000, 2000, 3000) for n in (0, 400)]
         c1_ends = [lonlat(s, e, 0) for e in (100, 150)]

@@ -8,19 +8,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from pingan.app import create_app
-from pingan.cameras import streets
 from pingan.kit.db import session_scope
-from pingan.settings import get_settings
 from tests.api.conftest import login, people  # noqa: F401  (fixture)
-from tests.cameras.camkit import SYSTEM, add_owner, build_roads, camera
+from tests.cameras.camkit import camera, standard_cameras
+from tests.cameras.layouts import jobless_client, street_grid
 from tests.citykit import TestCity
 
 
 @pytest.fixture
 def client(engine: Engine) -> Iterator[TestClient]:
-    settings = get_settings().model_copy(update={"run_jobs": False})
-    with TestClient(create_app(settings, engine)) as test_client:
+    with jobless_client(engine) as test_client:
         yield test_client
 
 
@@ -32,12 +29,9 @@ def chief(
     people: dict[str, int],  # noqa: F811
 ) -> dict[str, str]:
     with session_scope(engine) as s:
-        build_roads(s)
-        add_owner(s)
-        streets.build_segments(s, actor=SYSTEM)
+        street_grid(s)
         # tests/cameras/camkit.py's standard pair: they see 50 m of R0 and 60 m of R1.
-        c1 = camera(s, "c1", (100, 0), heading=90.0)
-        c2 = camera(s, "c2", (0, 200), fov=60.0, range_m=30.0, ptz=True)
+        c1, c2 = standard_cameras(s)
         rows = [
             c1.model_dump(mode="json") | {"name": "North Gate 50%"},
             c2.model_dump(mode="json") | {"name": "Bridge"},

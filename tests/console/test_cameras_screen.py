@@ -212,6 +212,9 @@ def test_cameras_screen(console: Console, browser: Browser, engine: Engine) -> N
         "data-plan", str(plan_id), timeout=TIMEOUT_MS
     )
     assert len(sites) == 5
+    # The job's outcome in the reader's language, from the job's result (its message is English).
+    expect(status).to_have_attribute("data-state", "succeeded")
+    expect(status.locator("p.meta")).to_have_text("已选出 5 个点位")
     budget_id = int((budget.get_attribute("id") or "").rsplit("-", 1)[1])
     assert sum(1 for site in sites if site["district_id"] == budget_id) <= 1
     site_rows = panel.locator(".cam-sites-table tr[data-order]")

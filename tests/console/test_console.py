@@ -24,14 +24,12 @@ def incident_pixel(page: Page) -> dict[str, float]:
           const map = window.pinganMap;
           const box = map.getContainer().getBoundingClientRect();
           const canvas = map.getCanvas();
-          // The first point whose pixel is not under a panel, legend or label, nor
-          // inside an alert's area (a click there opens the alert, by design).
+          // The first point whose pixel is not under a panel, legend or label (inside an
+          // alert's area too: a click on a point opens the point, not the alert).
           for (const hit of map.queryRenderedFeatures({ layers: ['incident-points'] })) {
             const p = map.project(hit.geometry.coordinates);
             const x = box.left + p.x, y = box.top + p.y;
-            const inAlert = map.queryRenderedFeatures(p)
-              .some((f) => f.layer.id.startsWith('alert-areas'));
-            if (!inAlert && document.elementFromPoint(x, y) === canvas) return { x, y };
+            if (document.elementFromPoint(x, y) === canvas) return { x, y };
           }
           return null;
         }"""

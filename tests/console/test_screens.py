@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import struct
 import zlib
@@ -13,6 +15,7 @@ from sqlalchemy import Engine, select
 
 from pingan.alerts import service as alerts
 from pingan.alerts.models import Alert, AlertStatus
+from pingan.incidents.models import Incident
 from pingan.kit.db import session_scope
 from pingan.org.principal import Principal
 from tests.console.conftest import PASSWORD, USERNAME, Console, record_alert
@@ -36,6 +39,43 @@ def rendered(page: Page, layer: str) -> int:
         "(layer) => window.pinganMap.queryRenderedFeatures({ layers: [layer] }).length", layer
     )
     return count
+
+
+def incident_in_alert_area(engine: Engine, alert_id: int) -> tuple[int, float, float]:
+    """An incident of the last 20 days in one of the alert's grids: (id, lon, lat)."""
+    with session_scope(engine) as session:
+        alert = session.get(Alert, alert_id)
+        assert alert is not None
+        grids = json.loads(alert.area)["grid_ids"]
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(days=20)
+        row = session.execute(
+            select(Incident.id, Incident.lon, Incident.lat)
+            .where(Incident.grid_id.in_(grids), Incident.occurred_at >= since)
+            .order_by(Incident.occurred_at.desc(), Incident.id)
+            .limit(1)
+        ).one()
+        return row.id, row.lon, row.lat
+
+
+# Screen position of the first spot in an alert's area with no point (circle) within 15 px,
+# not under a panel: where a click means the area itself.
+AREA_SPOT_JS = """(id) => {
+  const map = window.pinganMap;
+  const box = map.getContainer().getBoundingClientRect();
+  const canvas = map.getCanvas();
+  for (let y = 20; y < box.height - 20; y += 25) {
+    for (let x = 20; x < box.width - 20; x += 25) {
+      const inArea = map.queryRenderedFeatures([x, y], { layers: ['alert-areas-fill'] })
+        .some((f) => f.properties.alert_id === id);
+      if (!inArea) continue;
+      const near = map.queryRenderedFeatures([[x - 15, y - 15], [x + 15, y + 15]])
+        .some((f) => f.layer.type === 'circle');
+      if (near || document.elementFromPoint(box.left + x, box.top + y) !== canvas) continue;
+      return { x: box.left + x, y: box.top + y };
+    }
+  }
+  return null;
+}"""
 
 
 def tiny_png(path: Path) -> Path:
@@ -109,30 +149,50 @@ def test_alerts_inbox_and_dispatch_board(
     expect(page.locator('[data-count-for="alerts"]')).to_have_text("1")
     console.shoot(page, "10-alerts-inbox")
 
-    # A click on an alert's area on the map opens it in the inbox.
+    # On the map a click on an incident opens the incident, even inside an alert's area;
+    # a click on the area away from any point opens the alert in the inbox.
     fresh_card = inbox.locator(f'li.card[data-alert="{fresh}"]')
     fresh_card.get_by_role("button", name="在地图上查看").click()
     page.get_by_role("button", name="地图", exact=True).click()
+    expect(inbox).to_be_hidden()
     page.wait_for_timeout(600)  # the map eases to the area
-    point: dict[str, float] = page.evaluate(
-        """(id) => {
-          const map = window.pinganMap;
-          const hit = map.queryRenderedFeatures({ layers: ['alert-areas-fill'] })
-            .find((f) => f.properties.alert_id === id);
-          const ring = hit.geometry.type === 'Polygon'
-            ? hit.geometry.coordinates[0] : hit.geometry.coordinates[0][0];
-          const n = ring.length - 1;
-          const lon = ring.slice(0, -1).reduce((s, c) => s + c[0], 0) / n;
-          const lat = ring.slice(0, -1).reduce((s, c) => s + c[1], 0) / n;
-          const p = map.project([lon, lat]);
-          const box = map.getContainer().getBoundingClientRect();
-          return { x: box.left + p.x, y: box.top + p.y };
-        }""",
-        fresh,
+    incident_id, lon, lat = incident_in_alert_area(engine, fresh)
+    # Zoom 17: past the clusters' last zoom, the incident is a point of its own.
+    page.evaluate("(c) => window.pinganMap.jumpTo({ center: c, zoom: 17 })", [lon, lat])
+    page.wait_for_function(
+        """(id) => !window.pinganMap.isMoving() && window.pinganMap
+          .queryRenderedFeatures({ layers: ['incident-points'] })
+          .some((f) => f.properties.id === id)""",
+        arg=incident_id,
     )
-    page.mouse.click(point["x"], point["y"])
+    spot: dict[str, Any] = page.evaluate(
+        """([id, lonlat]) => {
+          const map = window.pinganMap;
+          const p = map.project(lonlat);
+          const box = map.getContainer().getBoundingClientRect();
+          const under = map.queryRenderedFeatures(p);
+          return {
+            x: box.left + p.x, y: box.top + p.y,
+            ids: under.filter((f) => f.layer.id === 'incident-points').map((f) => f.properties.id),
+            inAlert: under.some((f) => f.layer.id === 'alert-areas-fill'
+              && f.properties.alert_id === id),
+            onCanvas: document.elementFromPoint(box.left + p.x, box.top + p.y) === map.getCanvas(),
+          };
+        }""",
+        [fresh, [lon, lat]],
+    )
+    assert spot["inAlert"] and spot["onCanvas"] and incident_id in spot["ids"], spot
+    page.mouse.click(spot["x"], spot["y"])
+    title = page.locator("#detail-panel h2")
+    expect(title).to_contain_text(re.compile(r"事件 · #\d+"))
+    shown = int(re.search(r"#(\d+)", title.inner_text()).group(1))  # type: ignore[union-attr]
+    assert shown in spot["ids"]
+    expect(inbox).to_be_hidden()
+    area: dict[str, float] | None = page.evaluate(AREA_SPOT_JS, fresh)
+    assert area is not None, "no spot of the alert's area is clear of points"
+    page.mouse.click(area["x"], area["y"])
     expect(inbox).to_be_visible()
-    expect(inbox.locator(f'li.card[data-alert="{fresh}"]')).to_have_class(re.compile("selected"))
+    expect(fresh_card).to_have_class(re.compile("selected"))
 
     # A command is active (a planned event): the board shows command mode and its log.
     city = page.request.get(console.url + "/api/v1/org/units?level=city").json()["items"][0]

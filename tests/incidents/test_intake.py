@@ -9,22 +9,9 @@ from pingan.incidents import service
 from pingan.incidents.models import Incident
 from pingan.org.principal import Principal
 from tests.citykit import TestCity, grid_centre
+from tests.incidents.rows import incident_row as _row
 
 SYSTEM = Principal.system("test")
-
-
-def _row(grid: str, ext: str | None, **over: object) -> dict[str, object]:
-    lon, lat = grid_centre(grid)
-    row: dict[str, object] = {
-        "type": "theft.bicycle",
-        "occurred_at": "2026-03-01T08:30:00+08:00",
-        "lon": lon,
-        "lat": lat,
-        "source": "call",
-        "external_id": ext,
-    }
-    row.update(over)
-    return row
 
 
 def test_rows_are_assigned_to_their_grid_and_ancestors(session: Session, city: TestCity) -> None:

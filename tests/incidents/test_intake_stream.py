@@ -18,6 +18,7 @@ from pingan.incidents import service
 from pingan.incidents.models import Incident
 from pingan.org.principal import Principal
 from tests.citykit import TestCity, grid_centre
+from tests.incidents.rows import incident_row as _row
 
 SYSTEM = Principal.system("test")
 
@@ -25,20 +26,6 @@ SYSTEM = Principal.system("test")
 @pytest.fixture(autouse=True)
 def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service, "INTAKE_CHUNK", 3)
-
-
-def _row(grid: str, ext: str | None, **over: object) -> dict[str, object]:
-    lon, lat = grid_centre(grid)
-    row: dict[str, object] = {
-        "type": "theft.bicycle",
-        "occurred_at": "2026-03-01T08:30:00+08:00",
-        "lon": lon,
-        "lat": lat,
-        "source": "call",
-        "external_id": ext,
-    }
-    row.update(over)
-    return row
 
 
 def _count(session: Session) -> int:

@@ -1,19 +1,10 @@
 import maplibregl, { type GeoJSONSource, type RasterTileSource } from "maplibre-gl";
 import { ApiError, getJson, postJson, withQuery, type FeatureCollection } from "./api";
 import { button, el, field } from "./dom";
-import { cityToday, formatDate, formatNumber, stateName, t } from "./i18n";
+import { cityToday, formatDate, formatNumber, t } from "./i18n";
+import { JobPoller, jobStatusBox, showJob, showJobError, type Job } from "./jobs";
 import { boundsOf } from "./map/bounds";
 import { BASE_STYLE, HOTSPOT_COLOURS, HOTSPOT_LABELS } from "./map/style";
-
-interface Job {
-  id: number;
-  kind: string;
-  status: string;
-  progress: number;
-  message: string;
-  result: Record<string, unknown> | null;
-  error: string | null;
-}
 
 interface Summary {
   n_events?: number;
@@ -75,8 +66,7 @@ export class AnalyticsView {
   private districts: Promise<FeatureCollection> | null = null;
   private maps: maplibregl.Map[] = [];
   private playMap: maplibregl.Map | null = null;
-  private job: Job | null = null;
-  private poller: number | undefined;
+  private readonly jobs = new JobPoller(() => this.renderJob());
   private player: number | undefined;
   private week = WEEKS - 1;
   private built = false;
@@ -133,10 +123,7 @@ export class AnalyticsView {
     perms.value = "999";
     const submit = button(t("runAnalysis"));
     submit.type = "submit";
-    const status = el("div", "job-status");
-    status.id = "job-status";
-    status.setAttribute("role", "status");
-    status.setAttribute("aria-live", "polite");
+    const status = jobStatusBox("job-status");
     form.append(
       el("h3", "", t("runTitle")),
       field("run-kind", t("analysisKind"), kind),
@@ -169,47 +156,21 @@ export class AnalyticsView {
         kind,
         params,
       });
-      this.job = await getJson<Job>(run.status_url);
-      this.poll();
+      this.jobs.follow(await getJson<Job>(run.status_url));
     } catch (exc) {
-      this.job = null;
+      this.jobs.clear();
       const status = this.root.querySelector("#job-status") as HTMLElement;
-      status.textContent = exc instanceof ApiError ? exc.detail : String(exc);
-      status.dataset.state = "error";
-      return;
+      showJobError(status, exc instanceof ApiError ? exc.detail : String(exc));
     }
-    this.renderJob();
-  }
-
-  private poll(): void {
-    window.clearTimeout(this.poller);
-    const job = this.job;
-    if (!job || job.status === "done" || job.status === "failed") return;
-    this.poller = window.setTimeout(async () => {
-      if (!this.job) return;
-      this.job = await getJson<Job>(`/api/v1/jobs/${this.job.id}`).catch(() => this.job);
-      this.renderJob();
-      this.poll();
-    }, 1000);
   }
 
   private renderJob(): void {
     const status = this.root.querySelector("#job-status") as HTMLElement | null;
-    if (!status || !this.job) return;
-    const j = this.job;
-    status.dataset.state = j.status;
-    status.innerHTML = "";
-    const bar = document.createElement("progress");
-    bar.max = 1;
-    bar.value = j.progress;
-    bar.setAttribute("aria-label", t("progress"));
-    status.append(
-      el("p", "", t("jobLine", { id: String(j.id), status: stateName(j.status) })),
-      bar,
-      el("p", "meta", j.error ?? j.message ?? ""),
-    );
+    const j = this.jobs.job;
+    if (!status || !j) return;
+    showJob(status, j, j.error ?? j.message ?? "");
     const summary = (j.result?.summary ?? j.result) as Summary | null;
-    if (j.status === "done" && summary) status.append(this.summaryList(summary));
+    if (j.status === "succeeded" && summary) status.append(this.summaryList(summary));
   }
 
   private summaryList(summary: Summary): HTMLElement {

@@ -75,15 +75,6 @@ export interface CameraHealth {
   reports: number;
 }
 
-export interface Job {
-  id: number;
-  status: string;
-  progress: number;
-  message: string;
-  result: Record<string, unknown> | null;
-  error: string | null;
-}
-
 let owners: Promise<Map<number, Owner>> | null = null;
 
 /** Owners by id, fetched once. */

@@ -168,9 +168,7 @@ export class CoverageTab {
   }
 
   private areaTable(r: CoverageReport): HTMLElement {
-    const box = el("section", "cam-section");
-    box.append(el("h3", "", t("camByArea")));
-    const { table: tbl, body } = table(
+    const { box, body } = tableSection(
       "camByArea",
       ["camColArea", "camColTotalKm", "camColCoveredKm", "camColShare", "camColIncidentShare"],
       "cam-area-table",
@@ -200,9 +198,7 @@ export class CoverageTab {
         cell.append(this.classList(a.road_classes, caption, "cam-area-classes"));
       }
     }
-    const wrap = el("div", "table-wrap");
-    wrap.append(tbl);
-    box.append(wrap, el("p", "meta", t("camIncidentShareHint", { n: this.days })));
+    box.append(el("p", "meta", t("camIncidentShareHint", { n: this.days })));
     return box;
   }
 
@@ -250,9 +246,7 @@ export class CoverageTab {
   }
 
   private siteTable(r: CoverageReport): HTMLElement {
-    const box = el("section", "cam-section");
-    box.append(el("h3", "", t("camBySite")));
-    const { table: tbl, body } = table(
+    const { box, body } = tableSection(
       "camBySite",
       ["camColSite", "camColProtection", "camColTotalKm", "camColShare", "camColBackup"],
       "cam-site-table",
@@ -267,11 +261,23 @@ export class CoverageTab {
       shareCell(row, s.share);
       shareCell(row, s.backup_share);
     }
-    const wrap = el("div", "table-wrap");
-    wrap.append(tbl);
-    box.append(wrap);
     return box;
   }
+}
+
+/** A titled section around one scrollable table; rows go into `body`. */
+function tableSection(
+  title: Key,
+  columns: Key[],
+  className: string,
+): { box: HTMLElement; body: HTMLTableSectionElement } {
+  const box = el("section", "cam-section");
+  box.append(el("h3", "", t(title)));
+  const { table: tbl, body } = table(title, columns, className);
+  const wrap = el("div", "table-wrap");
+  wrap.append(tbl);
+  box.append(wrap);
+  return { box, body };
 }
 
 interface BlindSpot extends GeoJSON.Feature {

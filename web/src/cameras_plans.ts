@@ -1,8 +1,9 @@
 import { getJson, postJson } from "./api";
-import { km, numberInput, pickRow, problem, select, table, type Job, type Unit } from "./cameras_api";
+import { km, numberInput, pickRow, problem, select, table, type Unit } from "./cameras_api";
 import type { CamerasContext } from "./cameras";
 import { button, el, field } from "./dom";
 import { formatDateTime, formatNumber, lang, t, type Key } from "./i18n";
+import { JobPoller, jobStatusBox, showJob, showJobError, type Job } from "./jobs";
 import { unitName } from "./names";
 
 interface Site {
@@ -42,7 +43,6 @@ interface PlanParams {
   backup_level: number;
   district_budget: Record<string, number>;
 }
-const POLL_MS = 1000;
 
 /** Placement planning: run a plan as a job, then its sites in order, on the map and as files. */
 export class PlanTab {
@@ -51,8 +51,7 @@ export class PlanTab {
   private picked: Plan | null = null;
   private pickedSite: number | null = null;
   private districts: Unit[] = [];
-  private job: Job | null = null;
-  private poller: number | undefined;
+  private readonly jobs = new JobPoller((job) => this.jobChanged(job));
   private error = "";
   private loaded = false;
   /** What the form was last run with: it keeps its values when the screen redraws. */
@@ -69,11 +68,11 @@ export class PlanTab {
       await this.loadPlans(null);
     }
     this.render();
+    this.jobs.resume();
   }
 
   close(): void {
-    window.clearTimeout(this.poller);
-    this.poller = undefined;
+    this.jobs.stop();
   }
 
   private async loadPlans(pick: number | null): Promise<void> {
@@ -139,10 +138,7 @@ export class PlanTab {
     });
     const submit = button(t("camPlanSubmit"));
     submit.type = "submit";
-    const status = el("div", "job-status");
-    status.id = "cam-plan-status";
-    status.setAttribute("role", "status");
-    status.setAttribute("aria-live", "polite");
+    const status = jobStatusBox("cam-plan-status");
     form.append(
       el("h3", "", t("camPlanRun")),
       field("cam-plan-name", t("camPlanName"), name),
@@ -177,52 +173,27 @@ export class PlanTab {
   private async submit(body: PlanParams): Promise<void> {
     try {
       const queued = await postJson<{ id: number; status_url: string }>("/api/v1/cameras/plans", body);
-      this.job = await getJson<Job>(queued.status_url);
+      const job = await getJson<Job>(queued.status_url);
       this.error = "";
+      this.jobs.follow(job);
     } catch (exc) {
-      this.job = null;
-      const status = this.root.querySelector("#cam-plan-status") as HTMLElement;
-      status.textContent = problem(exc);
-      status.dataset.state = "error";
-      return;
+      this.jobs.clear();
+      showJobError(this.root.querySelector("#cam-plan-status") as HTMLElement, problem(exc));
     }
-    this.renderJob();
-    this.poll();
   }
 
-  private poll(): void {
-    window.clearTimeout(this.poller);
-    const job = this.job;
-    if (!job) return;
+  private jobChanged(job: Job): void {
+    this.renderJob();
     if (job.status === "succeeded") {
       const planId = Number(job.result?.plan_id);
       void this.loadPlans(Number.isFinite(planId) ? planId : null).then(() => this.render());
-      return;
     }
-    if (job.status === "failed") return;
-    this.poller = window.setTimeout(async () => {
-      if (!this.job) return;
-      this.job = await getJson<Job>(`/api/v1/jobs/${this.job.id}`).catch(() => this.job);
-      this.renderJob();
-      this.poll();
-    }, POLL_MS);
   }
 
   private renderJob(): void {
     const status = this.root.querySelector("#cam-plan-status") as HTMLElement | null;
-    const j = this.job;
-    if (!status || !j) return;
-    status.dataset.state = j.status;
-    status.innerHTML = "";
-    const bar = document.createElement("progress");
-    bar.max = 1;
-    bar.value = j.progress;
-    bar.setAttribute("aria-label", t("progress"));
-    status.append(
-      el("p", "", t("jobLine", { id: String(j.id), status: t(`job_${j.status}` as Key) })),
-      bar,
-      el("p", "meta", j.error ?? j.message ?? ""),
-    );
+    const j = this.jobs.job;
+    if (status && j) showJob(status, j, planNote(j));
   }
 
   private planBox(): HTMLElement {
@@ -320,4 +291,12 @@ export class PlanTab {
       row.classList.toggle("selected", row.dataset.order === String(s.order));
     }
   }
+}
+
+/** What the plan's job has done so far, in the reader's language (the job's own message is English). */
+function planNote(job: Job): string {
+  if (job.error) return job.error;
+  const sites = job.result?.sites;
+  if (job.status === "succeeded" && typeof sites === "number") return t("camPlanJobSites", { n: sites });
+  return job.status === "running" ? t("camPlanJobRunning") : "";
 }

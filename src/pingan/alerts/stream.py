@@ -100,14 +100,7 @@ class AlertHub(fanout.Hub[AlertItem]):
 
 def hub_for(state: State) -> AlertHub:
     """The app's alert hub (``state`` is ``app.state``), made on first use."""
-    hub: AlertHub | None = getattr(state, "alert_hub", None)
-    if hub is None:
-        sessions: sessionmaker[Session] = state.sessionmaker
-        configured = state.settings.events_safety_poll_s
-        poll = fanout.safety_poll_seconds(sessions.kw["bind"], configured)
-        hub = AlertHub(sessions, safety_poll_s=poll)
-        state.alert_hub = hub
-    return hub
+    return fanout.hub_for(state, "alert_hub", AlertHub)
 
 
 def _catch_up(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from pingan.api.deps import CurrentPrincipal, DbSession
+from pingan.api.uploads import read_capped
 from pingan.cameras import coverage, io, mvt, mvt_coverage, planning, registry, streets, tiles
 from pingan.cameras.schemas import (
     CameraIn,
@@ -76,9 +77,12 @@ def import_file(
     layer: str | None = None,
 ) -> ImportReport:
     """Import a camera file; rows are numbered by CSV line, feature index or fid."""
-    data = file.file.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise PayloadTooLarge("file too large for upload; use `pingan cameras import`")
+    data = read_capped(
+        file,
+        MAX_UPLOAD_BYTES,
+        detail="file too large for upload; use `pingan cameras import`",
+        field=None,
+    )
     suffix = Path(file.filename or "upload").suffix.lower()
     if suffix not in (".csv", ".geojson", ".json", ".gpkg"):
         raise ValidationFailed("expected a .csv, .geojson, .json or .gpkg file", field="file")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from sqlalchemy.orm import Session
 
 from pingan.api.deps import CurrentPrincipal, DbSession
+from pingan.api.uploads import read_capped
 from pingan.cases import actions, attachments, escalation, patrols, service
 from pingan.cases.categories import list_categories
 from pingan.cases.clocks import clocks_of_many
@@ -30,7 +31,7 @@ from pingan.cases.schemas import (
 )
 from pingan.cases.workflows import get_workflow
 from pingan.kit.db import utcnow
-from pingan.kit.errors import NotFound, PayloadTooLarge, ValidationFailed
+from pingan.kit.errors import NotFound, ValidationFailed
 from pingan.kit.pagination import Page
 from pingan.org.principal import Principal
 
@@ -345,12 +346,7 @@ def upload(
 ) -> AttachmentOut:
     """Attach a JPEG, PNG or PDF (at most 10 MiB); photo EXIF is removed unless kept."""
     case = _generic_case(session, case_id, principal)
-    # Read one byte past the limit so an oversized upload is never held whole.
-    data = file.file.read(attachments.MAX_BYTES + 1)
-    if len(data) > attachments.MAX_BYTES:
-        raise PayloadTooLarge(
-            f"a file may be at most {attachments.MAX_BYTES // (1024 * 1024)} MiB", field="file"
-        )
+    data = read_capped(file, attachments.MAX_BYTES)
     found = attachments.add_attachment(
         session,
         case=case,

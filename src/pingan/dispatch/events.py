@@ -141,14 +141,7 @@ class DispatchHub(fanout.Hub[TimelineItem]):
 
 def hub_for(state: State) -> DispatchHub:
     """The app's dispatch hub (``state`` is ``app.state``), made on first use."""
-    hub: DispatchHub | None = getattr(state, "dispatch_hub", None)
-    if hub is None:
-        sessions: sessionmaker[Session] = state.sessionmaker
-        configured = state.settings.events_safety_poll_s
-        poll = fanout.safety_poll_seconds(sessions.kw["bind"], configured)
-        hub = DispatchHub(sessions, safety_poll_s=poll)
-        state.dispatch_hub = hub
-    return hub
+    return fanout.hub_for(state, "dispatch_hub", DispatchHub)
 
 
 def in_scope(actor: Principal) -> Callable[[TimelineItem], bool]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from pingan.api.deps import CurrentPrincipal, DbSession
+from pingan.api.uploads import read_capped
 from pingan.cases import attachments
 from pingan.cases.calendar import load_calendar
 from pingan.cases.clocks import clocks_of
@@ -29,7 +30,6 @@ from pingan.governance import compounds_service as service
 from pingan.governance import compounds_totals
 from pingan.governance.compounds_service import STEPS, Project, RemediationIn, StepDoneIn
 from pingan.governance.letters import last_day
-from pingan.kit.errors import PayloadTooLarge
 from pingan.org.levels import Level
 
 router = APIRouter(prefix="/api/v1/compounds", tags=["compounds"])
@@ -185,11 +185,7 @@ def upload_evidence(
 ) -> AttachmentOut:
     """Attach evidence (JPEG, PNG or PDF, at most 10 MiB; photo EXIF removed)."""
     project = service.get_by_number(session, number, actor=principal)
-    data = file.file.read(attachments.MAX_BYTES + 1)
-    if len(data) > attachments.MAX_BYTES:
-        raise PayloadTooLarge(
-            f"a file may be at most {attachments.MAX_BYTES // (1024 * 1024)} MiB", field="file"
-        )
+    data = read_capped(file, attachments.MAX_BYTES)
     found = attachments.add_attachment(
         session, case=project.case, filename=file.filename or "file", data=data,
         actor=principal, purpose="evidence",

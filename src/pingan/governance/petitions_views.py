@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from pingan.api.deps import CurrentPrincipal, DbSession
+from pingan.api.uploads import read_capped
 from pingan.cases.attachments import MAX_BYTES
 from pingan.cases.calendar import load_calendar
 from pingan.cases.categories import list_categories
@@ -38,7 +39,7 @@ from pingan.governance.petitions_schemas import (
 )
 from pingan.governance.petitions_steps import take
 from pingan.kit.db import utcnow
-from pingan.kit.errors import NotFound, PayloadTooLarge
+from pingan.kit.errors import NotFound
 from pingan.kit.pagination import Page
 
 router = APIRouter(prefix="/api/v1/petitions", tags=["petitions"])
@@ -143,12 +144,11 @@ def import_petitions(
     from pingan.governance import petitions_import as bulk
 
     # A plain function, so the rows' hashing and writes run off the event loop.
-    data = file.file.read(bulk.MAX_API_BYTES + 1)
-    if len(data) > bulk.MAX_API_BYTES:
-        raise PayloadTooLarge(
-            f"at most {bulk.MAX_API_BYTES // 1024} KiB per upload; use the CLI for more",
-            field="file",
-        )
+    data = read_capped(
+        file,
+        bulk.MAX_API_BYTES,
+        detail=f"at most {bulk.MAX_API_BYTES // 1024} KiB per upload; use the CLI for more",
+    )
     report = bulk.import_upload(session, data, file.filename or "", format, actor=principal)
     return {
         "imported": report.imported, "existing": report.existing, "failed": report.failed,
@@ -239,9 +239,7 @@ def add_material(
     accuses: Annotated[bool, Form()] = False,
 ) -> MaterialOut:
     """A JPEG, PNG or PDF (at most 10 MiB); ``accuses`` marks material against someone."""
-    data = file.file.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"a file may be at most {MAX_BYTES // 2**20} MiB", field="file")
+    data = read_capped(file, MAX_BYTES)
     row = petitions.add_material(
         session, case_ref=ref, filename=file.filename or "file", data=data, accuses=accuses,
         actor=principal,

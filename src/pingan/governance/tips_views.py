@@ -12,6 +12,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from sqlalchemy.orm import Session
 
 from pingan.api.deps import CurrentPrincipal, DbSession
+from pingan.api.uploads import read_capped
 from pingan.cases.categories import list_categories
 from pingan.cases.models import Case, CaseCategory
 from pingan.cases.workflows.tip import WORKFLOW
@@ -32,7 +33,6 @@ from pingan.governance.tips_schemas import (
     TipsterMessageIn,
     TipsterView,
 )
-from pingan.kit.errors import PayloadTooLarge
 
 public_router = APIRouter(prefix="/api/v1/public/tips", tags=["public"])
 router = APIRouter(prefix="/api/v1/tips", tags=["tips"])
@@ -80,11 +80,8 @@ def tipster_attachment(
     file: Annotated[UploadFile, File()],
 ) -> dict[str, object]:
     """A JPEG or PNG, re-encoded so that no metadata (EXIF, GPS, device) is kept."""
-    data = file.file.read(tips.MAX_IMAGE_BYTES + 1)
-    if len(data) > tips.MAX_IMAGE_BYTES:
-        raise PayloadTooLarge(
-            f"an image may be at most {tips.MAX_IMAGE_BYTES // 2**20} MiB", field="file"
-        )
+    limit = tips.MAX_IMAGE_BYTES
+    data = read_capped(file, limit, detail=f"an image may be at most {limit // 2**20} MiB")
     row = tips.add_tipster_attachment(session, number=number, pin=pin, data=data)
     return {"id": row.id, "content_type": row.content_type, "size": row.size}
 

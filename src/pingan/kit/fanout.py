@@ -17,10 +17,12 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Hashable
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from anyio import to_thread
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import State
 
 from pingan.kit.events import bus_for
 
@@ -183,3 +185,24 @@ async def frames(
                 yield frame
     finally:
         hub.unsubscribe(sub)
+
+
+H = TypeVar("H", bound=Hub[Any])
+H_co = TypeVar("H_co", bound=Hub[Any], covariant=True)
+
+
+class HubFactory(Protocol[H_co]):
+    """How a domain makes its hub (its ``Hub`` subclass itself fits)."""
+
+    def __call__(self, sessions: sessionmaker[Session], *, safety_poll_s: float) -> H_co: ...
+
+
+def hub_for(state: State, attr: str, factory: HubFactory[H]) -> H:
+    """The app's hub kept as ``state.<attr>`` (``state`` is ``app.state``), made on first use."""
+    hub: H | None = getattr(state, attr, None)
+    if hub is None:
+        sessions: sessionmaker[Session] = state.sessionmaker
+        poll = safety_poll_seconds(sessions.kw["bind"], state.settings.events_safety_poll_s)
+        hub = factory(sessions, safety_poll_s=poll)
+        setattr(state, attr, hub)
+    return hub

@@ -48,6 +48,7 @@ function isCameraLayer(key: LayerKey): key is CameraLayerKey {
 }
 
 const EMPTY: FeatureCollection = { type: "FeatureCollection", features: [] };
+const ALERT_AREA = "alert-areas-fill";
 const INCIDENT_PAGE = 1000;
 export const INCIDENT_CAP = 5000;
 const HOTSPOT_CELL_M = 500;
@@ -444,8 +445,11 @@ export class CityMap {
       (a, b) =>
         OVERLAY_LAYERS.indexOf(a.layer.id as never) - OVERLAY_LAYERS.indexOf(b.layer.id as never),
     );
-    if (over[0] && this.events.onOverlay) {
-      this.events.onOverlay(over[0].layer.id, { ...over[0].properties });
+    // Overlays come first, except an alert's area: a dispatcher clicking an incident
+    // inside an alert wants the incident, so the map's own points are asked first.
+    const [top] = over;
+    if (top && top.layer.id !== ALERT_AREA && this.events.onOverlay) {
+      this.events.onOverlay(top.layer.id, { ...top.properties });
       return;
     }
     const order = [
@@ -462,10 +466,14 @@ export class CityMap {
     const layers = order.filter(
       (id) => this.map.getLayer(id) && this.map.getLayoutProperty(id, "visibility") === "visible",
     );
-    if (layers.length === 0) return;
-    const hits = this.map.queryRenderedFeatures(point, { layers });
+    const hits = layers.length > 0 ? this.map.queryRenderedFeatures(point, { layers }) : [];
     hits.sort((a, b) => order.indexOf(a.layer.id) - order.indexOf(b.layer.id));
     const hit = hits[0];
+    // Away from any point (a circle layer), a click in an alert's area opens the alert.
+    if (top && hit?.layer.type !== "circle" && this.events.onOverlay) {
+      this.events.onOverlay(top.layer.id, { ...top.properties });
+      return;
+    }
     if (hit) void this.showDetail(hit);
     if (hit?.layer.id === "incident-clusters") void this.zoomInto(hit);
     if (hit?.layer.id === "camera-clusters") {
