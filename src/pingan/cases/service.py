@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, false, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -103,7 +103,7 @@ def find_duplicates(session: Session, case: Case) -> list[Case]:
         select(Case).where(
             Case.category_id == case.category_id,
             Case.is_open.is_(True),
-            Case.id != case.id,
+            Case.id != case.id if case.id is not None else true(),
             Case.x.between(case.x - r, case.x + r),
             Case.y.between(case.y - r, case.y + r),
         )
@@ -150,7 +150,6 @@ def create_case(
     # The number's year is the city's calendar year, not UTC's.
     local_year = now.astimezone(load_calendar(session).zone).year
     case = Case(
-        number=next_number(session, workflow.number_prefix, local_year),
         case_type=workflow.key,
         state=workflow.initial,
         is_open=True,
@@ -177,9 +176,13 @@ def create_case(
         created_at=now,
         updated_at=now,
     )
+    duplicates = find_duplicates(session, case)
+    # Numbered as late as can be: the counter's row stays locked until COMMIT, so every
+    # filing of this type waits for the one holding it (its routing and duplicate search
+    # are done by now; what is left is a few inserts).
+    case.number = next_number(session, workflow.number_prefix, local_year)
     session.add(case)
     session.flush()
-    duplicates = find_duplicates(session, case)
     add_event(
         session,
         case,
