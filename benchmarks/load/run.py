@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -186,6 +187,26 @@ def drive(args: argparse.Namespace, plan_path: Path, work: Path) -> dict[str, An
     return doc
 
 
+def statements_per_route(base_url: str) -> dict[str, tuple[int, float]]:
+    """Requests and mean database statements per route, from one worker's /metrics."""
+    text = httpx.get(f"{base_url}/metrics", timeout=30).text
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    pattern = re.compile(
+        r'^pingan_http_request_db_statements_(sum|count)\{method="(\w+)",route="(.*)"\} (\S+)$'
+    )
+    for line in text.splitlines():
+        found = pattern.match(line)
+        if found:
+            kind, method, route, value = found.groups()
+            key = f"{method} {route}"
+            if kind == "sum":
+                sums[key] = float(value)
+            else:
+                counts[key] = int(float(value))
+    return {k: (n, sums.get(k, 0.0) / n) for k, n in counts.items() if n}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     mode = "soak" if args.soak else "load"
@@ -227,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"streams opened, driving the mix at {time.monotonic() - t0:.0f} s")
         load = drive(args, plan_path, work)
         print(f"mix done at {time.monotonic() - t0:.0f} s")
+        statements = statements_per_route(server.url)
         sse = stop_streams(sse_proc, sse_result)
         sse_proc = None
         memory = sampler.stop()
@@ -258,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
     )
     print("\n".join(lines))
+    print("database statements per request, by route (one worker's metrics):")
+    for route, (count, mean) in sorted(statements.items(), key=lambda kv: -kv[1][0]):
+        print(f"  {mean:6.1f}  x {count:>7,}  {route}")
     if args.json:
         doc = {
             "mode": mode,
@@ -266,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             "sse": sse,
             "rss": memory.rows,
             "verdict": verdict,
+            "statements": statements,
         }
         args.json.write_text(json.dumps(doc, indent=1))
     return 0 if all(verdict.values()) else 1

@@ -56,7 +56,9 @@ def bump_version_at_commit(session: Session, key: str) -> None:
     session.info.setdefault(_BUMPS_AT_COMMIT, set()).add(key)
 
 
-@event.listens_for(Session, "before_commit")
+# insert=True: before the audit chain's hook, which takes the one lock every writer
+# shares; nothing else should run while it is held.
+@event.listens_for(Session, "before_commit", insert=True)
 def _bump_at_commit(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint being released
