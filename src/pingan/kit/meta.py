@@ -6,8 +6,10 @@ boundary changes, so caches know when to rebuild) and similar single values.
 
 from __future__ import annotations
 
-from sqlalchemy import String, Text, event, select
+from sqlalchemy import Integer, String, Text, cast, event, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from pingan.kit.db import Base
 
@@ -33,10 +35,30 @@ def set_value(session: Session, key: str, value: str) -> None:
 
 
 def bump_version(session: Session, key: str) -> int:
-    """Increment a counter; readers compare it to know their cache is stale."""
-    current = int(get_value(session, key) or "0") + 1
-    set_value(session, key, str(current))
-    return current
+    """Increment a counter; readers compare it to know their cache is stale.
+
+    One ``UPDATE ... RETURNING``: the row is read and written under its lock in
+    one statement (a read, then a write, would hold the lock over two round trips).
+    """
+    bump = (
+        update(MetaEntry)
+        .where(MetaEntry.key == key)
+        .values(value=cast(cast(MetaEntry.value, Integer) + 1, String))
+        .returning(MetaEntry.value)
+        .execution_options(synchronize_session=False)
+    )
+    bumped = session.execute(bump).scalar_one_or_none()
+    if bumped is None:
+        try:
+            with session.begin_nested():
+                session.add(MetaEntry(key=key, value="0"))
+        except IntegrityError:  # another writer created it first
+            pass
+        bumped = session.execute(bump).scalar_one()
+    stale = session.identity_map.get(identity_key(MetaEntry, key))
+    if stale is not None:
+        session.expire(stale)  # a copy loaded earlier in this session
+    return int(bumped)
 
 
 def get_version(session: Session, key: str) -> int:
@@ -53,6 +75,8 @@ def bump_version_at_commit(session: Session, key: str) -> None:
     start of a long write, it would queue every other writer of the same
     counter behind the whole transaction.
     """
+    if session.get_transaction() is None:
+        session.begin()  # so a rollback before any statement still forgets the bump
     session.info.setdefault(_BUMPS_AT_COMMIT, set()).add(key)
 
 
