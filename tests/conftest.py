@@ -114,11 +114,13 @@ def db_url(
 
 
 @pytest.fixture
-def engine(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
+def engine(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Engine:
     """The engine of the test database; also what ``get_settings()`` points at."""
     from pingan.settings import get_settings
 
     monkeypatch.setenv("PINGAN_DATABASE_URL", db_url)
+    # The event cube's snapshot of this test's database lives with the test.
+    monkeypatch.setenv("PINGAN_CUBE_DIR", str(tmp_path / "cube"))
     # Periodic jobs (daily early warning...) would run in every test server; tests
     # that need them call pingan.kit.jobs.enqueue_due themselves.
     monkeypatch.setenv("PINGAN_RUN_SCHEDULES", "false")

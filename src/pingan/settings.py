@@ -99,6 +99,15 @@ class Settings(BaseSettings):
     # PostgreSQL).
     events_safety_poll_s: float | None = None
 
+    # Event cube snapshot (issue 3): a columnar copy of the incidents on local disk,
+    # synced incrementally, so a cold cube pull does not re-read the table. Empty:
+    # no snapshot, every cold pull queries the database (incidents/cube_store.py).
+    cube_dir: str = "var/cube"
+    # An id missing below the snapshot's highest is given up for good only when no
+    # transaction that could hold it still runs, and not before this many seconds
+    # (backends of other database roles hide when their transactions started).
+    cube_gap_margin_s: float = 600.0
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -95,6 +95,7 @@ def test_cube_area_and_scope(session: Session, city: TestCity) -> None:
 
 def test_cube_cache_follows_intake(session: Session, city: TestCity) -> None:
     _fill(session)
+    session.commit()
     first = load_cube(session, CubeFilter(), actor=SYSTEM)
     assert load_cube(session, CubeFilter(), actor=SYSTEM) is first
     lon, lat = grid_centre("W1")
@@ -103,8 +104,13 @@ def test_cube_cache_follows_intake(session: Session, city: TestCity) -> None:
         rows=[{"type": "fire", "occurred_at": "2026-03-03T03:03:03Z", "lon": lon, "lat": lat}],
         actor=SYSTEM,
     )
+    # Its own uncommitted row is seen at once (read directly, never cached)...
+    assert len(load_cube(session, CubeFilter(), actor=SYSTEM)) == len(first) + 1
+    session.commit()
+    # ...and once committed, the version moves on and the cache follows.
     again = load_cube(session, CubeFilter(), actor=SYSTEM)
     assert len(again) == len(first) + 1
+    assert load_cube(session, CubeFilter(), actor=SYSTEM) is again
 
 
 def test_empty_window_is_rejected(session: Session, city: TestCity) -> None:

@@ -65,6 +65,15 @@ def _fresh(engine: Engine, flt: CubeFilter, readers: int) -> EventCube:
         return load_cube(s, flt, actor=SYSTEM, readers=readers)
 
 
+@pytest.fixture(autouse=True)
+def direct_query(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the direct query: no snapshot (test_cube_store.py has it)."""
+    from pingan.settings import get_settings
+
+    monkeypatch.setenv("PINGAN_CUBE_DIR", "")
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def parallel_always(monkeypatch: pytest.MonkeyPatch) -> None:
     """Split every pull, however small, so the tests exercise the parallel path."""

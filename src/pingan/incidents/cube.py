@@ -13,6 +13,12 @@ exported snapshot, so the arrays hold exactly the rows one stream would.
 Time travels as the raw ``timestamptz`` (int8 microseconds since 2000-01-01):
 the server's ``extract(epoch ...)`` goes through ``numeric`` and was a large
 share of the server's time.
+
+With ``PINGAN_CUBE_DIR`` set (the default), a cold pull does not re-read the
+table: it syncs the columnar snapshot on local disk (``cube_store``,
+``cube_sync``) and filters it in numpy (``cube_masks``). A session that has
+written incidents in its open transaction reads the database directly, so it
+still sees its own rows.
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, and_, func, select, text, true
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from pingan.incidents import cube_masks, cube_store, cube_sync
+from pingan.incidents.cube_pg import PG_EPOCH_US, copy_rows, copy_sql, row_dtype
 from pingan.incidents.models import Incident
 from pingan.incidents.service import _LEVEL_COLUMN, _type_and_descendants, scope_clause
 from pingan.incidents.store import INCIDENTS_VERSION_KEY
@@ -41,28 +48,18 @@ from pingan.kit.errors import ValidationFailed
 from pingan.org.permissions import Perm
 from pingan.org.principal import Principal
 
-# PostgreSQL binary COPY: 19-byte header, then per row a field count and
-# (length, value) pairs, big-endian. Our six columns are fixed-width and
-# NOT NULL, so every row has the same layout and numpy can read them all.
-_PG_COPY_HEADER = 19
-_ROW_DTYPE = np.dtype(
-    [
-        ("nfields", ">i2"),
-        ("x_len", ">i4"), ("x", ">f8"),
-        ("y_len", ">i4"), ("y", ">f8"),
-        ("t_len", ">i4"), ("t", ">i8"),  # timestamptz: microseconds since 2000-01-01
-        ("type_len", ">i4"), ("type_id", ">i4"),
-        ("grid_len", ">i4"), ("grid_id", ">i4"),
-        ("sev_len", ">i4"), ("severity", ">i2"),
-    ]
-)  # fmt: skip
-_ROW_DTYPE_LONLAT = np.dtype(
-    [*_ROW_DTYPE.descr, ("lon_len", ">i4"), ("lon", ">f8"), ("lat_len", ">i4"), ("lat", ">f8")]
-)
+# Our six columns (eight with lon/lat) are fixed-width and NOT NULL, so one
+# binary COPY row is one numpy record (see cube_pg).
+_CUBE_FIELDS = [
+    ("x", ">f8"), ("y", ">f8"),
+    ("t", ">i8"),  # timestamptz: microseconds since 2000-01-01
+    ("type_id", ">i4"), ("grid_id", ">i4"), ("severity", ">i2"),
+]  # fmt: skip
+_ROW_DTYPE = row_dtype(_CUBE_FIELDS)
+_ROW_DTYPE_LONLAT = row_dtype([*_CUBE_FIELDS, ("lon", ">f8"), ("lat", ">f8")])
 
 MAX_CACHED_CUBES = 16
-# Seconds from the Unix epoch to PostgreSQL's (2000-01-01 UTC).
-_PG_EPOCH_US = 946_684_800 * 1_000_000
+_UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Parallel reads pay a connection and a snapshot per reader: only for big pulls, and
 # only where PostgreSQL has cores of its own. With the server on the same 2 cores,
 # 10 M rows took 6.4 s in one stream and 9.2 s over two readers (quiet machine).
@@ -101,7 +98,7 @@ class EventCube:
 
 
 _cache_lock = threading.Lock()
-_cache: OrderedDict[tuple[Any, ...], tuple[int, EventCube]] = OrderedDict()
+_cache: OrderedDict[tuple[Any, ...], tuple[tuple[int, str], EventCube]] = OrderedDict()
 
 
 def load_cube(
@@ -116,7 +113,15 @@ def load_cube(
         raise ValidationFailed(
             "the time window is empty: since must be before until", field="since"
         )
-    version = meta.get_version(session, INCIDENTS_VERSION_KEY)
+    if _wrote_incidents(session):
+        # Rows only this transaction sees: read them here, and keep them out of the
+        # cache (intake may bump the version only at commit).
+        return _query(session, flt, actor, readers)
+    # The epoch moves when rows are deleted or rewritten (triggers of migration 0021).
+    version = (
+        meta.get_version(session, INCIDENTS_VERSION_KEY),
+        meta.get_value(session, cube_store.EPOCH_KEY) or "0",
+    )
     scope = tuple(sorted((g.unit_id, g.level) for g in actor.grants_with(Perm.INCIDENTS_READ)))
     key = (str(session.get_bind().engine.url), scope, actor.is_system, *flt.cache_key())
     with _cache_lock:
@@ -124,12 +129,77 @@ def load_cube(
         if hit is not None and hit[0] == version:
             _cache.move_to_end(key)
             return hit[1]
-    cube = _query(session, flt, actor, readers)
+    cube = _from_snapshot(session, flt, actor, epoch=version[1])
+    if cube is None:
+        cube = _query(session, flt, actor, readers)
     with _cache_lock:
         _cache[key] = (version, cube)
         while len(_cache) > MAX_CACHED_CUBES:
             _cache.popitem(last=False)
     return cube
+
+
+def _from_snapshot(
+    session: Session, flt: CubeFilter, actor: Principal, *, epoch: str
+) -> EventCube | None:
+    """The cube from the synced snapshot; None where the database must answer itself."""
+    if not cube_store.enabled():
+        return None
+    selection = _selection(session, flt, actor)  # validates the filter first
+    snapshot = cube_sync.current(session)
+    # A different epoch: the session sees rows rewritten since (or by itself, uncommitted).
+    if snapshot is None or snapshot.manifest.epoch != epoch:
+        return None
+    return EventCube(**cube_masks.select(snapshot.segments, selection))
+
+
+def _wrote_incidents(session: Session) -> bool:
+    """Has the session's open transaction written incidents that others cannot see yet?"""
+    if session.get_bind().dialect.name == "postgresql":
+        return bool(
+            session.execute(
+                text(
+                    "SELECT pg_current_xact_id_if_assigned() IS NOT NULL AND COALESCE(("
+                    "SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_xact_user_tables "
+                    "WHERE relid = 'incidents'::regclass), 0) > 0"
+                )
+            ).scalar_one()
+        )
+    # SQLite's driver opens a transaction only to write: any write counts.
+    dbapi: Any = session.connection().connection.dbapi_connection
+    return bool(dbapi.in_transaction)
+
+
+def _selection(session: Session, flt: CubeFilter, actor: Principal) -> cube_masks.Selection:
+    """``_where`` as numpy masks: the same conditions on the same stored values."""
+    scope: dict[str, list[int]] | None = None
+    if not actor.is_system:
+        scope = {}
+        for grant in actor.grants_with(Perm.INCIDENTS_READ):
+            scope.setdefault(_LEVEL_COLUMN[grant.level].key, []).append(grant.unit_id)
+    type_ids = None
+    if flt.types:
+        type_ids = tuple(sorted({i for c in flt.types for i in _type_and_descendants(session, c)}))
+    unit = None
+    if flt.org_unit_id is not None:
+        if flt.org_level not in _LEVEL_COLUMN:
+            raise ValidationFailed("org_level must be given with org_unit_id", field="org_level")
+        unit = (_LEVEL_COLUMN[flt.org_level].key, flt.org_unit_id)
+    return cube_masks.Selection(
+        since_us=None if flt.since is None else _epoch_us(flt.since),
+        until_us=None if flt.until is None else _epoch_us(flt.until),
+        type_ids=type_ids,
+        unit=unit,
+        scope=scope,
+        area=flt.area,
+    )
+
+
+def _epoch_us(value: dt.datetime) -> int:
+    """Exact integer microseconds, as the database compares stored times."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column; attach a time zone")
+    return (value - _UNIX_EPOCH) // dt.timedelta(microseconds=1)
 
 
 def _where(session: Session, flt: CubeFilter, actor: Principal) -> ColumnElement[bool]:
@@ -174,7 +244,7 @@ def _query(session: Session, flt: CubeFilter, actor: Principal, readers: int) ->
     if postgres:
         arrays = _copy_postgres(session, stmt, len(columns), readers)
         # One rounding, as the server's numeric -> float8 would do.
-        t = (arrays[2].astype(np.int64) + _PG_EPOCH_US) / 1e6
+        t = (arrays[2].astype(np.int64) + PG_EPOCH_US) / 1e6
     else:
         arrays = _fetch(session, stmt)
         t = arrays[2].astype(np.float64)
@@ -201,12 +271,12 @@ def _copy_postgres(session: Session, stmt: Any, ncols: int, readers: int) -> lis
     if len(ranges) < 2:
         dbapi = session.connection().connection.dbapi_connection
         assert dbapi is not None
-        return _columns(_copy_rows(dbapi, _copy_sql(stmt), ncols), ncols)
+        return _columns(copy_rows(dbapi, copy_sql(stmt), _row_dtype(ncols)), ncols)
     # Every reader imports this transaction's snapshot: together they see the
     # same rows one stream would, however much intake commits meanwhile.
     snapshot = session.execute(text("SELECT pg_export_snapshot()")).scalar_one()
     engine = session.get_bind().engine
-    sqls = [_copy_sql(stmt.where(Incident.id >= lo, Incident.id < hi)) for lo, hi in ranges]
+    sqls = [copy_sql(stmt.where(Incident.id >= lo, Incident.id < hi)) for lo, hi in ranges]
     with ThreadPoolExecutor(len(sqls)) as pool:
         parts = list(pool.map(lambda sql: _read_in_snapshot(engine, snapshot, sql, ncols), sqls))
     rows = np.concatenate(parts) if parts else np.empty(0, dtype=_row_dtype(ncols))
@@ -237,7 +307,7 @@ def _read_in_snapshot(engine: Any, snapshot: str, sql: str, ncols: int) -> NDArr
         dbapi.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         dbapi.read_only = True
         dbapi.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        rows = _copy_rows(dbapi, sql, ncols)
+        rows = copy_rows(dbapi, sql, _row_dtype(ncols))
         dbapi.rollback()
         return rows
     finally:
@@ -248,26 +318,8 @@ def _read_in_snapshot(engine: Any, snapshot: str, sql: str, ncols: int) -> NDArr
         raw.close()
 
 
-def _copy_sql(stmt: Any) -> str:
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-    return f"COPY ({sql}) TO STDOUT (FORMAT binary)"
-
-
 def _row_dtype(ncols: int) -> np.dtype[Any]:
     return _ROW_DTYPE if ncols == 6 else _ROW_DTYPE_LONLAT
-
-
-def _copy_rows(dbapi: Any, statement: str, ncols: int) -> NDArray[Any]:
-    """Stream one binary COPY into a buffer and view it as rows without a copy per row."""
-    body = bytearray()
-    with dbapi.cursor() as cursor, cursor.copy(statement) as copy:
-        for block in copy:
-            body += block
-    # Skip the header and the -1 trailer; an empty result is the header and trailer alone.
-    dtype = _row_dtype(ncols)
-    count = (len(body) - _PG_COPY_HEADER - 2) // dtype.itemsize
-    return np.frombuffer(body, dtype=dtype, offset=_PG_COPY_HEADER, count=count)
 
 
 def _columns(rows: NDArray[Any], ncols: int) -> list[NDArray[Any]]:

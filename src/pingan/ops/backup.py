@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.engine import URL, make_url
 
+from pingan.incidents import cube_store
 from pingan.kit import audit
 from pingan.kit.db import Base, engine_for, session_scope
 from pingan.kit.errors import PinganError, ValidationFailed
@@ -98,6 +99,9 @@ def restore(database_url: str, source: Path) -> RestoreReport:
         raise ValidationFailed(f"no restore for {url.get_backend_name()!r} databases", field="url")
     engine = engine_for(database_url)
     engine.dispose()
+    with session_scope(engine) as session:
+        # A restored database is a new incarnation: no cube snapshot made before is reused.
+        cube_store.renew_incarnation(session)
     with session_scope(engine) as session:
         chain = audit.verify_chain(session)
     return RestoreReport(fingerprint(engine), chain)
