@@ -37,6 +37,7 @@ def _signal(city: TestCity, start: dt.date, end: dt.date, stat: float = 5.0) -> 
 
 
 def _audit_actions(session: Session, alert_id: int) -> list[str]:
+    session.commit()  # audit entries join the chain as their transaction commits
     rows = session.scalars(
         select(AuditEntry.action)
         .where(AuditEntry.object_type == "alert", AuditEntry.object_id == str(alert_id))

@@ -152,3 +152,19 @@ def test_an_open_transaction_does_not_hold_up_other_writers(engine: Engine) -> N
     assert _actions(engine) == ["quick", "slow"]
     with session_scope(engine) as session:
         assert audit.verify_chain(session).ok
+
+
+def test_awkward_text_hashes_the_same_on_the_server_and_in_python(engine: Engine) -> None:
+    """On PostgreSQL the server hashes (migration 0022); verify_chain recomputes in Python."""
+    awkward = 'quote " back \\ slash\nnew line\ttab \x01 控制 😀 \u2028 </script>'
+    with session_scope(engine) as session:
+        audit.record(
+            session, actor=f"user:{awkward}", action="thing.change", object_type="thing",
+            object_id=awkward, detail={"text": awkward, awkward: [1, 2.5, None, True]},
+        )  # fmt: skip
+        audit.record(session, actor="user:plain", action="thing.change", object_type="thing")
+    with session_scope(engine) as session:
+        report = audit.verify_chain(session)
+        stored = session.scalar(select(audit.AuditEntry.object_id).where(audit.AuditEntry.id == 1))
+    assert report.ok and report.checked == 2
+    assert stored == awkward

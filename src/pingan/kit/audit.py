@@ -47,6 +47,27 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+def _middle(
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | None,
+    detail: str,
+) -> str:
+    """The hashed payload without its two chain fields: ``[id,<middle>,"prev"]`` is the whole."""
+    fields = [
+        at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        actor,
+        action,
+        object_type,
+        object_id,
+        detail,
+    ]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:-1]
+
+
 def _digest(
     *,
     entry_id: int,
@@ -58,20 +79,12 @@ def _digest(
     detail: str,
     prev_hash: str,
 ) -> str:
-    payload = json.dumps(
-        [
-            entry_id,
-            at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-            actor,
-            action,
-            object_type,
-            object_id,
-            detail,
-            prev_hash,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    middle = _middle(
+        at=at, actor=actor, action=action, object_type=object_type, object_id=object_id,
+        detail=detail,
+    )  # fmt: skip
+    # The same text as json.dumps([entry_id, *fields, prev_hash]) with compact separators.
+    payload = f'[{entry_id},{middle},"{prev_hash}"]'
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -120,14 +133,20 @@ def record(
 
 @event.listens_for(Session, "before_commit")
 def _chain_pending(session: Session) -> None:
-    """Chain and insert this transaction's entries, as the last writes before COMMIT."""
+    """Chain and insert this transaction's entries, as the last writes before COMMIT.
+
+    Other before-commit hooks that write register with ``insert=True`` so they run
+    first, outside the chain's lock.
+    """
     if session.get_nested_transaction() is not None:
         return  # a savepoint being released: its entries wait for the outer commit
     pending: list[_Pending] = session.info.pop(_PENDING, [])
     if not pending:
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        _append_postgres(session, pending)
+        return
+    # SQLite: the transaction holds the database's one write lock from here to COMMIT.
     last = session.execute(
         select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
     ).first()
@@ -148,6 +167,26 @@ def _chain_pending(session: Session) -> None:
         entry_id += 1
         prev_hash = digest
     session.flush()
+
+
+def _append_postgres(session: Session, pending: list[_Pending]) -> None:
+    """One call: the server takes the chain's lock, hashes and inserts (migration 0022)."""
+    entries = [
+        {
+            "middle": _middle(
+                at=p.at, actor=p.actor, action=p.action, object_type=p.object_type,
+                object_id=p.object_id, detail=p.detail,
+            ),
+            "at": p.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "actor": p.actor, "action": p.action, "object_type": p.object_type,
+            "object_id": p.object_id, "detail": p.detail,
+        }
+        for p in pending
+    ]  # fmt: skip
+    session.execute(
+        text("SELECT pingan_audit_append(:k, CAST(:entries AS jsonb))"),
+        {"k": _PG_LOCK_KEY, "entries": json.dumps(entries, ensure_ascii=False)},
+    )
 
 
 @event.listens_for(Session, "after_soft_rollback")
