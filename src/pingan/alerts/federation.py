@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from pingan.alerts.federation_models import FederationPeer
 from pingan.alerts.models import OPEN_STATUSES, Alert
-from pingan.alerts.service import area_geometry
+from pingan.alerts.service import area_geometries
 from pingan.incidents.cube import CubeFilter, load_cube
 from pingan.kit import audit, jobs, meta, sealed
 from pingan.kit.db import session_scope, utcnow
@@ -119,8 +119,7 @@ def _alert_features(session: Session) -> list[dict[str, Any]]:
         select(Alert).where(Alert.status.in_(OPEN_STATUSES)).order_by(Alert.id)
     ).all()
     out = []
-    for a in alerts:
-        geometry = area_geometry(session, a)
+    for a, geometry in zip(alerts, area_geometries(session, alerts), strict=True):
         if geometry is None:
             continue
         out.append(

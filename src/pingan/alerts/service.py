@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,10 +211,18 @@ def transition(
 
 def area_geometry(session: Session, alert: Alert) -> dict[str, Any] | None:
     """The alert's area as GeoJSON (lon/lat): its grids' boundaries merged, else its org unit's."""
-    grid_ids = alert.area_dict().get("grid_ids") or [alert.org_unit_id]
-    units = session.scalars(select(OrgUnit).where(OrgUnit.id.in_(grid_ids))).all()
-    shapes = [u.boundary for u in units if u.boundary is not None]
-    if not shapes:
-        return None
-    out: dict[str, Any] = json.loads(shapely.to_geojson(shapely.union_all(shapes)))
+    return area_geometries(session, [alert])[0]
+
+
+def area_geometries(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any] | None]:
+    """Each alert's area as ``area_geometry`` gives it; the units of the whole list in one query."""
+    wanted = [alert.area_dict().get("grid_ids") or [alert.org_unit_id] for alert in alerts]
+    all_ids = {i for ids in wanted for i in ids}
+    units = session.scalars(select(OrgUnit).where(OrgUnit.id.in_(all_ids))).all() if all_ids else []
+    out: list[dict[str, Any] | None] = []
+    for ids in wanted:
+        # In the query's order, as the one-alert query gave them: the union's output follows it.
+        chosen = set(ids)
+        shapes = [u.boundary for u in units if u.id in chosen and u.boundary is not None]
+        out.append(json.loads(shapely.to_geojson(shapely.union_all(shapes))) if shapes else None)
     return out

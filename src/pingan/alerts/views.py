@@ -35,7 +35,8 @@ def list_alerts(
         session, actor=principal, status=status, method=method, since=since, until=until,
         org_unit_id=org_unit_id, limit=limit, offset=offset,
     )  # fmt: skip
-    return [AlertOut.of(a, service.area_geometry(session, a)) for a in found]
+    areas = service.area_geometries(session, found)
+    return [AlertOut.of(a, area) for a, area in zip(found, areas, strict=True)]
 
 
 @router.get("/stream", response_class=StreamingResponse)

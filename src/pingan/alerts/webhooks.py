@@ -211,6 +211,16 @@ def attempts_of(session: Session, delivery_id: int) -> list[WebhookAttempt]:
     return list(session.scalars(stmt.order_by(WebhookAttempt.id)))
 
 
+def attempts_of_many(session: Session, delivery_ids: list[int]) -> dict[int, list[WebhookAttempt]]:
+    """``attempts_of`` a whole page of deliveries in one query."""
+    found: dict[int, list[WebhookAttempt]] = {i: [] for i in delivery_ids}
+    if delivery_ids:
+        stmt = select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(delivery_ids))
+        for attempt in session.scalars(stmt.order_by(WebhookAttempt.id)):
+            found[attempt.delivery_id].append(attempt)
+    return found
+
+
 def requeue(session: Session, delivery_id: int, *, actor: Principal) -> WebhookDelivery:
     """A dead letter back in the queue with a fresh count of attempts."""
     delivery = session.get(WebhookDelivery, delivery_id)

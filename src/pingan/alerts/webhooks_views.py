@@ -61,10 +61,11 @@ def list_deliveries(
         session, actor=principal, status=status, subscription_id=webhook_id, limit=limit,
         offset=offset,
     )  # fmt: skip
+    history = webhooks.attempts_of_many(session, [d.id for d in found])
     out = []
     for d in found:
         item = DeliveryOut.model_validate(d)
-        item.history = [AttemptOut.model_validate(a) for a in webhooks.attempts_of(session, d.id)]
+        item.history = [AttemptOut.model_validate(a) for a in history[d.id]]
         out.append(item)
     return out
 

@@ -297,6 +297,21 @@ def panel(session: Session, assessment: Assessment) -> list[Expert]:
     )
 
 
+def panels(session: Session, assessment_ids: list[int]) -> dict[int, list[Expert]]:
+    """``panel`` of many assessments in one query."""
+    found: dict[int, list[Expert]] = {i: [] for i in assessment_ids}
+    if assessment_ids:
+        stmt = (
+            select(PanelSeat.assessment_id, Expert)
+            .join(PanelSeat, PanelSeat.expert_id == Expert.id)
+            .where(PanelSeat.assessment_id.in_(assessment_ids))
+            .order_by(PanelSeat.id)
+        )
+        for assessment_id, expert in session.execute(stmt):
+            found[assessment_id].append(expert)
+    return found
+
+
 # --- records ---------------------------------------------------------------------
 
 
@@ -448,14 +463,24 @@ def step(
     return case, assessment
 
 
-def records(
-    session: Session, assessment: Assessment
-) -> tuple[list[Consultation], list[Score], list[Mitigation], list[MonitoringNote]]:
-    def rows(model: Any) -> list[Any]:
-        return list(
-            session.scalars(
-                select(model).where(model.assessment_id == assessment.id).order_by(model.id)
-            )
-        )
+Records = tuple[list[Consultation], list[Score], list[Mitigation], list[MonitoringNote]]
 
-    return rows(Consultation), rows(Score), rows(Mitigation), rows(MonitoringNote)
+
+def records(session: Session, assessment: Assessment) -> Records:
+    return records_of_many(session, [assessment.id])[assessment.id]
+
+
+def records_of_many(session: Session, assessment_ids: list[int]) -> dict[int, Records]:
+    """Consultations, scores, mitigations and monitoring of many assessments: 4 queries."""
+
+    def rows(model: Any) -> dict[int, list[Any]]:
+        by_assessment: dict[int, list[Any]] = {i: [] for i in assessment_ids}
+        if assessment_ids:
+            stmt = select(model).where(model.assessment_id.in_(assessment_ids))
+            for row in session.scalars(stmt.order_by(model.id)):
+                by_assessment[row.assessment_id].append(row)
+        return by_assessment
+
+    consultations, scores = rows(Consultation), rows(Score)
+    mitigations, monitoring = rows(Mitigation), rows(MonitoringNote)
+    return {i: (consultations[i], scores[i], mitigations[i], monitoring[i]) for i in assessment_ids}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.cases.categories import list_categories
 from pingan.cases.models import Case
-from pingan.cases.views import to_out
+from pingan.cases.schemas import CaseOut
+from pingan.cases.views import to_outs
 from pingan.governance import assessments_service as service
 from pingan.governance.assessments_models import Assessment, Expert
 from pingan.governance.assessments_report import report_html, report_pdf
@@ -49,9 +51,29 @@ def _expert_out(e: Expert) -> ExpertOut:
 
 
 def assessment_out(session: Session, case: Case, a: Assessment) -> AssessmentOut:
-    consultations, scores, mitigations, monitoring = service.records(session, a)
+    return assessment_outs(session, [(case, a)])[0]
+
+
+def assessment_outs(
+    session: Session, rows: Sequence[tuple[Case, Assessment]]
+) -> list[AssessmentOut]:
+    """Assessments as the API shows them; each kind of record for the whole list in one query."""
+    ids = [a.id for _, a in rows]
+    cases = to_outs(session, [c for c, _ in rows])
+    panels = service.panels(session, ids)
+    records = service.records_of_many(session, ids)
+    return [
+        _assessment_out(a, case_out, panels[a.id], records[a.id])
+        for (_, a), case_out in zip(rows, cases, strict=True)
+    ]
+
+
+def _assessment_out(
+    a: Assessment, case_out: CaseOut, panel: list[Expert], records: service.Records
+) -> AssessmentOut:
+    consultations, scores, mitigations, monitoring = records
     return AssessmentOut(
-        case=to_out(session, case),
+        case=case_out,
         project=a.project,
         proposing_org=a.proposing_org,
         proposing_unit_id=a.proposing_unit_id,
@@ -62,7 +84,7 @@ def assessment_out(session: Session, case: Case, a: Assessment) -> AssessmentOut
         decision_body=a.decision_body,
         decision_ref=a.decision_ref,
         decided_at=a.decided_at,
-        panel=[_expert_out(e) for e in service.panel(session, a)],
+        panel=[_expert_out(e) for e in panel],
         consultations=[
             ConsultationOut(
                 id=c.id,
@@ -141,7 +163,7 @@ def list_assessments(
 ) -> list[AssessmentOut]:
     """Assessments in your scope, newest first (the 200 latest)."""
     found = service.list_assessments(session, actor=principal, state=state)
-    return [assessment_out(session, c, a) for c, a in found]
+    return assessment_outs(session, found)
 
 
 @router.get("/{number}", response_model=AssessmentOut)

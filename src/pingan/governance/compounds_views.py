@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from dataclasses import asdict
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel, Field
@@ -20,14 +21,15 @@ from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.api.uploads import read_capped
 from pingan.cases import attachments
 from pingan.cases.calendar import load_calendar
-from pingan.cases.clocks import clocks_of
-from pingan.cases.models import CaseAttachment
+from pingan.cases.clocks import clocks_of_many
+from pingan.cases.models import CaseAttachment, CaseClock
 from pingan.cases.schemas import AttachmentOut, CaseDetail, EventOut
 from pingan.cases.service import timeline
 from pingan.cases.views import to_out
 from pingan.cases.workflows import get_workflow
 from pingan.governance import compounds_service as service
 from pingan.governance import compounds_totals
+from pingan.governance.compounds_models import RemediationStep
 from pingan.governance.compounds_service import STEPS, Project, RemediationIn, StepDoneIn
 from pingan.governance.letters import last_day
 from pingan.org.levels import Level
@@ -76,11 +78,26 @@ class StepIn(BaseModel):
 
 
 def remediation_out(session: Session, project: Project) -> RemediationOut:
-    c, r, case = project.compound, project.record, project.case
-    done = service.steps(session, case)
-    names = {s.step for s in done}
+    return remediation_outs(session, [project])[0]
+
+
+def remediation_outs(session: Session, projects: list[Project]) -> list[RemediationOut]:
+    """The register's rows; steps and clocks of the whole list in one query each."""
+    case_ids = [p.case.id for p in projects]
+    steps = service.steps_of_many(session, case_ids)
+    clocks = clocks_of_many(session, case_ids)
     zone = load_calendar(session).zone
-    target = next((k for k in reversed(clocks_of(session, case.id)) if k.name == "remediate"), None)
+    return [
+        _remediation_out(p, steps[p.case.id], clocks.get(p.case.id, []), zone) for p in projects
+    ]
+
+
+def _remediation_out(
+    project: Project, done: list[RemediationStep], clocks: list[CaseClock], zone: ZoneInfo
+) -> RemediationOut:
+    c, r, case = project.compound, project.record, project.case
+    names = {s.step for s in done}
+    target = next((k for k in reversed(clocks) if k.name == "remediate"), None)
     return RemediationOut(
         compound=c.code, name=c.name_zh, households=c.households, management=c.management,
         no_property_management=r.no_property_management,
@@ -141,7 +158,7 @@ def list_remediations(
     unit_id: int | None = None,
 ) -> list[RemediationOut]:
     found = service.list_projects(session, actor=principal, status=status, unit_id=unit_id)
-    return [remediation_out(session, p) for p, _n in found]
+    return remediation_outs(session, [p for p, _n in found])
 
 
 @router.get("/remediations/{code}", response_model=ProjectOut)

@@ -81,12 +81,28 @@ def accused_paths(session: Session, petition: Petition) -> list[str]:
     return paths
 
 
-def is_accused_side(session: Session, principal: Principal, petition: Petition) -> bool:
+def is_accused_side(
+    session: Session,
+    principal: Principal,
+    petition: Petition,
+    known: dict[tuple[int | None, int | None], list[str]] | None = None,
+) -> bool:
+    """Whether ``principal`` is (within) what the petition accuses.
+
+    ``known`` keeps the accused paths across the rows of one list: many petitions
+    accuse the same unit or person, whose grants are then read once, not per row.
+    """
     if principal.is_system:
         return False
     if petition.accused_user_id is not None and principal.user_id == petition.accused_user_id:
         return True
-    barred = accused_paths(session, petition)
+    key = (petition.accused_unit_id, petition.accused_user_id)
+    if known is None or key not in known:
+        barred = accused_paths(session, petition)
+        if known is not None:
+            known[key] = barred
+    else:
+        barred = known[key]
     return any(g.path.startswith(p) for g in principal.grants for p in barred)
 
 
@@ -219,7 +235,8 @@ def list_petitions(
     if after_id is not None:
         stmt = stmt.where(Case.id > after_id)
     rows = [(c, p) for c, p in session.execute(stmt)]
-    shown = [(c, p) for c, p in rows if not is_accused_side(session, actor, p)]
+    known: dict[tuple[int | None, int | None], list[str]] = {}
+    shown = [(c, p) for c, p in rows if not is_accused_side(session, actor, p, known)]
     audit.record(
         session, actor=actor.actor, action="petition.list", object_type="petition",
         detail={"numbers": [c.number for c, _ in shown]},
@@ -298,8 +315,10 @@ def create_petition(
     )
     cal = load_calendar(session)
     code = new_query_code()
+    # Everything that needs no case id runs before the number is taken: the counter's
+    # row stays locked until COMMIT, so every petition filed meanwhile waits on what
+    # runs after next_number (the query code's hash alone is a slow argon2 round).
     case = Case(
-        number=next_number(session, WORKFLOW.number_prefix, received.astimezone(cal.zone).year),
         case_type=WORKFLOW.key, state=WORKFLOW.initial, is_open=True, category_id=category.id,
         # Neutral: the generic case lists must not carry the matter or names.
         title=f"{category.name_zh} {category.name_en}", description="", address="",
@@ -307,10 +326,8 @@ def create_petition(
         department=OFFICE_DEPARTMENT, source=petition_in.channel,
         public_token=secrets.token_urlsafe(16), created_at=received, updated_at=received,
     )  # fmt: skip
-    session.add(case)
-    session.flush()
     petition = Petition(
-        case_id=case.id, channel=petition_in.channel, received_at=received,
+        channel=petition_in.channel, received_at=received,
         is_group=petition_in.is_group, headcount=petition_in.headcount,
         petitioner_name=petition_in.petitioner_name,
         petitioner_phone=petition_in.petitioner_phone,
@@ -323,9 +340,14 @@ def create_petition(
         same_matter_score=matches[0].score if matches else None,
         lookup_hash=hash_password(code), joint=False, exhausted=False, rating_comment="",
     )  # fmt: skip
+    # Neither object is in the session yet, so the queries of this check flush nothing.
+    _check_not_accused_unit(session, petition, office, "the registering office")
+    case.number = next_number(session, WORKFLOW.number_prefix, received.astimezone(cal.zone).year)
+    session.add(case)
+    session.flush()
+    petition.case_id = case.id
     session.add(petition)
     session.flush()
-    _check_not_accused_unit(session, petition, office, "the registering office")
     for rep in petition_in.representatives:
         session.add(PetitionRepresentative(case_id=case.id, name=rep.name, phone=rep.phone))
     add_event(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
@@ -16,6 +17,7 @@ from pingan.cases.attachments import MAX_BYTES
 from pingan.cases.calendar import load_calendar
 from pingan.cases.categories import list_categories
 from pingan.cases.models import Case, CaseCategory
+from pingan.cases.service import category_codes
 from pingan.cases.workflows.petition import WORKFLOW
 from pingan.governance import letters, petitions, petitions_public, petitions_stats
 from pingan.governance.petitions_dedupe import Match
@@ -54,9 +56,19 @@ def _category_code(session: Session, case: Case) -> str:
 
 
 def summary(session: Session, case: Case, petition: Petition) -> PetitionSummary:
+    return _summary(case, petition, _category_code(session, case))
+
+
+def summaries(session: Session, rows: Sequence[tuple[Case, Petition]]) -> list[PetitionSummary]:
+    """A page of summaries; the categories of the whole page in one query."""
+    codes = category_codes(session, {c.category_id for c, _ in rows})
+    return [_summary(c, p, codes.get(c.category_id, "")) for c, p in rows]
+
+
+def _summary(case: Case, petition: Petition, category: str) -> PetitionSummary:
     return PetitionSummary(
         id=case.id, number=case.number, state=case.state, is_open=case.is_open,
-        channel=petition.channel, category=_category_code(session, case), unit_id=case.unit_id,
+        channel=petition.channel, category=category, unit_id=case.unit_id,
         received_at=petition.received_at, is_group=petition.is_group,
         leader_user_id=petition.leader_user_id, supervision_flag=case.supervision_flag,
     )  # fmt: skip
@@ -172,7 +184,7 @@ def list_petitions(
         session, actor=principal, state=state, channel=channel, is_open=open, overdue=overdue,
         led_by_me=mine, limit=limit, after_id=after_id,
     )  # fmt: skip
-    items = [summary(session, c, p) for c, p in found]
+    items = summaries(session, found)
     return Page(items=items, next_after_id=items[-1].id if len(items) == limit else None)
 
 

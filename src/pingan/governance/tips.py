@@ -94,20 +94,23 @@ def create_tip(session: Session, *, tip_in: TipIn, now: dt.datetime | None = Non
         raise ValidationFailed(f"category {category.code!r} is not a tip", field="category")
     desk = _triage_desk(session)
     cal = load_calendar(session)
+    # Hashed before the number is taken: the counter's row stays locked until COMMIT,
+    # so every tip filed meanwhile waits on whatever runs after next_number.
+    pin_hash = hash_password(tip_in.pin)
     case = Case(
-        number=next_number(session, WORKFLOW.number_prefix, now.astimezone(cal.zone).year),
         case_type=WORKFLOW.key, state=WORKFLOW.initial, is_open=True, category_id=category.id,
         title=f"{category.name_zh} {category.name_en}", description="", address="",
         grid_path="", unit_id=desk.id, unit_path=desk.path, department="tip_desk",
         source=tip_in.channel, public_token=secrets.token_urlsafe(16), created_at=now,
         updated_at=now,
     )  # fmt: skip
+    case.number = next_number(session, WORKFLOW.number_prefix, now.astimezone(cal.zone).year)
     session.add(case)
     session.flush()
     session.add(
         Tip(
             case_id=case.id, channel=tip_in.channel, content=tip_in.content,
-            place=tip_in.place, pin_hash=hash_password(tip_in.pin), failed_pins=0, level="",
+            place=tip_in.place, pin_hash=pin_hash, failed_pins=0, level="",
         )
     )  # fmt: skip
     add_event(session, case, kind="created", actor=TIPSTER, at=now, to_state=case.state,
@@ -179,6 +182,30 @@ def attachment_ids(session: Session, case_id: int) -> list[int]:
             .order_by(TipAttachment.id)
         )
     )
+
+
+def messages_of_many(session: Session, case_ids: list[int]) -> dict[int, list[TipMessage]]:
+    """``messages`` of a whole page of tips in one query."""
+    found: dict[int, list[TipMessage]] = {i: [] for i in case_ids}
+    if case_ids:
+        stmt = select(TipMessage).where(TipMessage.case_id.in_(case_ids)).order_by(TipMessage.id)
+        for m in session.scalars(stmt):
+            found[m.case_id].append(m)
+    return found
+
+
+def attachment_ids_of_many(session: Session, case_ids: list[int]) -> dict[int, list[int]]:
+    """``attachment_ids`` of a whole page of tips in one query."""
+    found: dict[int, list[int]] = {i: [] for i in case_ids}
+    if case_ids:
+        stmt = (
+            select(TipAttachment.case_id, TipAttachment.id)
+            .where(TipAttachment.case_id.in_(case_ids))
+            .order_by(TipAttachment.id)
+        )
+        for case_id, attachment_id in session.execute(stmt):
+            found[case_id].append(attachment_id)
+    return found
 
 
 def tipster_view(

@@ -6,6 +6,7 @@ address, no headers, no cookies. The PIN travels in the body, never the URL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
@@ -14,7 +15,8 @@ from sqlalchemy.orm import Session
 from pingan.api.deps import CurrentPrincipal, DbSession
 from pingan.api.uploads import read_capped
 from pingan.cases.categories import list_categories
-from pingan.cases.models import Case, CaseCategory
+from pingan.cases.models import Case
+from pingan.cases.service import category_codes
 from pingan.cases.workflows.tip import WORKFLOW
 from pingan.governance import tips, tips_logging, tips_rewards
 from pingan.governance.tips_models import Tip, TipReward
@@ -98,17 +100,28 @@ def case_key(ref: str) -> int | str:
 
 
 def tip_out(session: Session, case: Case, tip: Tip) -> TipOut:
-    category = session.get(CaseCategory, case.category_id)
-    return TipOut(
-        id=case.id, number=case.number, state=case.state, is_open=case.is_open,
-        category=category.code if category else "", channel=tip.channel, content=tip.content,
-        place=tip.place, level=tip.level, outcome=tip.outcome, unit_id=case.unit_id,
-        created_at=case.created_at, supervision_flag=case.supervision_flag,
-        allowed_transitions=WORKFLOW.allowed_from(case.state),
-        messages=[MessageOut(id=m.id, at=m.at, sender=m.sender, body=m.body)
-                  for m in tips.messages(session, case.id)],
-        attachment_ids=tips.attachment_ids(session, case.id),
-    )  # fmt: skip
+    return tip_outs(session, [(case, tip)])[0]
+
+
+def tip_outs(session: Session, rows: Sequence[tuple[Case, Tip]]) -> list[TipOut]:
+    """Tips as staff see them; categories, messages and attachments of the page in 3 queries."""
+    case_ids = [c.id for c, _ in rows]
+    codes = category_codes(session, {c.category_id for c, _ in rows})
+    said = tips.messages_of_many(session, case_ids)
+    files = tips.attachment_ids_of_many(session, case_ids)
+    return [
+        TipOut(
+            id=case.id, number=case.number, state=case.state, is_open=case.is_open,
+            category=codes.get(case.category_id, ""), channel=tip.channel, content=tip.content,
+            place=tip.place, level=tip.level, outcome=tip.outcome, unit_id=case.unit_id,
+            created_at=case.created_at, supervision_flag=case.supervision_flag,
+            allowed_transitions=WORKFLOW.allowed_from(case.state),
+            messages=[MessageOut(id=m.id, at=m.at, sender=m.sender, body=m.body)
+                      for m in said[case.id]],
+            attachment_ids=files[case.id],
+        )
+        for case, tip in rows
+    ]  # fmt: skip
 
 
 def reward_out(reward: TipReward, number: str) -> RewardOut:
@@ -133,7 +146,7 @@ def list_tips(
         session, actor=principal, state=state, level=level, is_open=open, limit=limit,
         after_id=after_id,
     )  # fmt: skip
-    return [tip_out(session, c, t) for c, t in found]
+    return tip_outs(session, found)
 
 
 @router.get("/statistics")

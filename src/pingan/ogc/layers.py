@@ -291,7 +291,7 @@ def _alerts(session: Session, actor: Principal, query: Query) -> PageOfFeatures:
         {
             "type": "Feature",
             "id": a.id,
-            "geometry": alerts_service.area_geometry(session, a),
+            "geometry": area,
             "properties": {
                 "method": a.method,
                 "status": a.status,
@@ -307,7 +307,7 @@ def _alerts(session: Session, actor: Principal, query: Query) -> PageOfFeatures:
                 "updated_at": _iso(a.updated_at),
             },
         }
-        for a in found
+        for a, area in zip(found, alerts_service.area_geometries(session, found), strict=True)
     ]
     return _page(_in_bbox(features, query), query)
 
