@@ -59,6 +59,8 @@ DAILY_METHODS = {
     "glm": "glm.seasonal",
 }
 GLM_GUARD_DAYS = 7
+MAX_RADIUS_KM_DEFAULT = 3.0
+MAX_RADIUS_KM_LIMIT = 100.0
 CUSUM_BASELINE_DAYS = 28
 
 
@@ -69,6 +71,11 @@ class DailyParams:
     lookback_days: int = 60
     max_window_days: int = 7
     max_case_fraction: float = 0.5
+    # The scan's circles stop at this radius (SaTScan's maximum spatial cluster size
+    # by distance; 0 = only the case share bounds them). An early warning looks for a
+    # neighbourhood, not half the city, and the scan's cost grows with the circles:
+    # at 10,000 grids the share alone let circles reach thousands of grids.
+    max_radius_km: float = MAX_RADIUS_KM_DEFAULT
     replications: int = 999
     seed: int = 0
     max_p: float = 0.01
@@ -111,6 +118,16 @@ class DailyParams:
             raise ValidationFailed("lookback_days must be 14..730", field="lookback_days")
         if not 1 <= self.max_window_days <= min(30, self.lookback_days // 2):
             raise ValidationFailed("max_window_days must be 1..30", field="max_window_days")
+        if not 0 < self.max_case_fraction <= 0.5:
+            raise ValidationFailed(
+                "max_case_fraction must be in (0, 0.5]: a cluster holds at most half the cases",
+                field="max_case_fraction",
+            )
+        if not 0 <= self.max_radius_km <= MAX_RADIUS_KM_LIMIT:
+            raise ValidationFailed(
+                f"max_radius_km must be 0..{MAX_RADIUS_KM_LIMIT:g} (0 = no distance limit)",
+                field="max_radius_km",
+            )
         if not 9 <= self.replications <= 9999:
             raise ValidationFailed("replications must be 9..9999", field="replications")
         if not 1 <= self.end_hour <= 24:
@@ -228,6 +245,8 @@ def _scan_signals(
         analysis_day=params.lookback_days - 1,
         max_window_days=params.max_window_days,
         max_case_fraction=params.max_case_fraction,
+        # Centroids are projected metres.
+        max_radius=params.max_radius_km * 1000.0 if params.max_radius_km > 0 else None,
         replications=params.replications,
         seed=params.seed,
         workers=params.workers,

@@ -68,7 +68,8 @@ class RunIn(BaseModel):
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="day (ISO date, default yesterday), incident_types, lookback_days, "
-        "max_window_days, max_case_fraction, replications, seed, max_p, ears_threshold, "
+        "max_window_days, max_case_fraction (0-0.5), max_radius_km (the scan's largest "
+        "circle, default 3; 0 = no distance limit), replications, seed, max_p, ears_threshold, "
         "workers, near_repeat_metres (0 = off), near_repeat_days, end_hour (1-24: the "
         "24 hours ending at that hour of the day, city time; default 24)",
     )

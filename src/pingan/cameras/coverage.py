@@ -74,7 +74,28 @@ def _ancestor_at(
         if lvl == Level.GRID.value:
             ids = [int(p) for p in path.strip("/").split("/") if p]
             lookup[uid] = ids[depth] if depth < len(ids) else -1
-    return np.array([lookup.get(int(g), -1) for g in grid], dtype=np.int64)
+    if not lookup or len(grid) == 0:
+        return np.full(len(grid), -1, dtype=np.int64)
+    # Vectorised over millions of segments: sorted grid ids, one searchsorted.
+    keys = np.fromiter(lookup.keys(), dtype=np.int64, count=len(lookup))
+    values = np.fromiter(lookup.values(), dtype=np.int64, count=len(lookup))
+    order = np.argsort(keys)
+    keys, values = keys[order], values[order]
+    at = np.minimum(np.searchsorted(keys, grid), len(keys) - 1)
+    return np.where(keys[at] == grid, values[at], -1)
+
+
+def _factorize(values: NDArray[Any]) -> tuple[list[str], NDArray[np.int64]]:
+    """Sorted distinct road classes and each segment's index among them.
+
+    The same as ``np.unique(values, return_inverse=True)`` without sorting
+    millions of Python strings: there are only a handful of classes.
+    """
+    names = sorted(set(values.tolist()))
+    codes = np.zeros(len(values), dtype=np.int64)
+    for j, name in enumerate(names[1:], start=1):
+        codes[values == name] = j
+    return names, codes
 
 
 def incidents_since(session: Session, days: int, scope_grids: set[int] | None) -> dict[str, Any]:
@@ -86,6 +107,45 @@ def incidents_since(session: Session, days: int, scope_grids: set[int] | None) -
     grid = np.array([-1 if r[2] is None else r[2] for r in rows], dtype=np.int64)
     keep = _in_scope(grid, scope_grids)
     return {"x": x[keep], "y": y[keep], "grid": grid[keep]}
+
+
+def unit_street_coverage(
+    session: Session, *, actor: Principal, unit_id: int
+) -> tuple[float, float] | None:
+    """(street metres, covered metres) in one org unit, within the actor's scope.
+
+    The figure a briefing shows, as ``coverage_report`` has it for that unit,
+    without the report's per-class, per-area and per-site work over every
+    segment (minutes a briefing at full scale); None when the unit has no
+    segment in scope.
+    """
+    actor.require(READ)
+    seg = segment_arrays(session)
+    if len(seg["id"]) == 0:
+        raise NotFound("no street segments yet: run `pingan cameras coverage --rebuild`")
+    units = _units(session)
+    if unit_id not in units:
+        raise NotFound(f"org unit {unit_id} not found", field="unit")
+    scope = _grid_scope(actor, units)
+    path = units[unit_id][3]
+    grids = [
+        uid
+        for uid, (_c, _n, level, p) in units.items()
+        if level == Level.GRID.value and p.startswith(path) and (scope is None or uid in scope)
+    ]
+    if not grids:
+        return None
+    # Per grid (ids shifted by one: -1 is "no grid"), then the unit's grids summed.
+    shifted = seg["grid"] + 1
+    size = max(int(shifted.max()), max(grids) + 1) + 1
+    pieces = np.bincount(shifted, minlength=size)
+    total = np.bincount(shifted, weights=seg["length"], minlength=size)
+    seen = np.bincount(shifted, weights=np.where(seg["count"] > 0, seg["length"], 0.0),
+                       minlength=size)  # fmt: skip
+    at = np.asarray(grids, dtype=np.int64) + 1
+    if int(pieces[at].sum()) == 0:
+        return None
+    return float(total[at].sum()), float(seen[at].sum())
 
 
 def coverage_report(
@@ -112,8 +172,9 @@ def coverage_report(
         _add_incident_shares(session, seg, covered, units, level, incident_days, scope, areas)
 
     classes = []
-    for cls in sorted(set(seg["road_class"].tolist())):
-        m = seg["road_class"] == cls
+    class_names, class_codes = _factorize(seg["road_class"])
+    for j, cls in enumerate(class_names):
+        m = class_codes == j
         total, seen = float(length[m].sum()), float(length[m & covered].sum())
         classes.append(ClassCoverage(road_class=cls, total_m=total, covered_m=seen,
                                      share=seen / total if total else 0.0))  # fmt: skip
@@ -143,7 +204,7 @@ def _area_rows(
     keys, inverse = np.unique(area, return_inverse=True)
     total, seen = totals_by_group(inverse.astype(np.int64), seg["length"], covered, len(keys))
     # Area x road class in one pass: the pair's index is area * classes + class.
-    names, cls = np.unique(seg["road_class"], return_inverse=True)
+    names, cls = _factorize(seg["road_class"])
     nc = len(names)
     pair = inverse.astype(np.int64) * nc + cls.astype(np.int64)
     pair_total, pair_seen = totals_by_group(pair, seg["length"], covered, len(keys) * nc)
@@ -156,7 +217,7 @@ def _area_rows(
             ClassCoverage(road_class=str(c), total_m=float(pair_total[k * nc + j]),
                           covered_m=float(pair_seen[k * nc + j]),
                           share=float(pair_seen[k * nc + j] / pair_total[k * nc + j]))
-            for j, c in enumerate(names.tolist()) if pair_total[k * nc + j] > 0
+            for j, c in enumerate(names) if pair_total[k * nc + j] > 0
         ]  # fmt: skip
         out.append(
             AreaCoverage(org_unit_id=uid, code=code, name=name, level=lvl, total_m=float(total[k]),
