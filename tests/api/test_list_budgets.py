@@ -15,7 +15,6 @@ named in ``NOT_MEASURED`` with the reason.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from pingan.org.principal import Principal
 from pingan.places.models import Management, PlaceKind
 from pingan.places.service import CompoundIn, PlaceIn, add_compounds, add_places
 from tests.api.conftest import login
+from tests.api.statements import statements_of
 from tests.cameras.test_health_kit import add_cameras, add_owner
 from tests.citykit import LAT0, LAT1, TestCity, grid_centre
 from tests.dispatch.dispatchkit import add_responder, build_roads
@@ -65,20 +65,6 @@ MORE = 5  # rows added between the two measurements
 T0 = dt.datetime(2026, 10, 5, 2, 0, tzinfo=dt.UTC)  # a Monday, 10:00 in the city
 LON, LAT = grid_centre("W1")
 CITY_BOX = f"120.0,{LAT0},120.04,{LAT1}"
-
-
-def statements_of(client: TestClient, path: str, headers: dict[str, str]) -> int:
-    """Statements the server ran for one GET of ``path`` (from /metrics before and after)."""
-
-    def total() -> float:
-        text = client.get("/metrics").text
-        sums = re.findall(r"^pingan_http_request_db_statements_sum\{.*\} (\S+)$", text, re.M)
-        return sum(float(v) for v in sums)
-
-    before = total()
-    response = client.get(path, headers=headers)
-    assert response.status_code == 200, f"{path}: {response.status_code} {response.text[:300]}"
-    return round(total() - before)
 
 
 # --- rows of every kind, added in rounds ------------------------------------------------

@@ -6,8 +6,6 @@ so this also checks that the metric counts what the endpoint's worker thread run
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -15,25 +13,11 @@ from sqlalchemy import Engine
 from pingan.kit.db import session_scope
 from pingan.org import auth, users
 from pingan.org.principal import Principal
+from tests.api.statements import statements_of
 from tests.cases.conftest import login
 from tests.citykit import grid_centre, unit
 
 LON, LAT = grid_centre("W1")
-
-
-def _statements_of(client: TestClient, path: str, headers: dict[str, str] | None = None) -> int:
-    """Statements the server ran for one GET of ``path``, read from /metrics before and after."""
-
-    def total() -> float:
-        # Summed over every route: /metrics itself runs none.
-        text = client.get("/metrics").text
-        sums = re.findall(r"^pingan_http_request_db_statements_sum\{.*\} (\S+)$", text, re.M)
-        return sum(float(v) for v in sums)
-
-    before = total()
-    r = client.get(path, headers=headers)
-    assert r.status_code == 200, r.text
-    return round(total() - before)
 
 
 def test_case_page_runs_no_query_per_case(client: TestClient, people: dict[str, int]) -> None:
@@ -41,8 +25,8 @@ def test_case_page_runs_no_query_per_case(client: TestClient, people: dict[str, 
     for i in range(20):
         body = {"category": "blocked_passage", "title": f"exit {i}", "lon": LON, "lat": LAT}
         assert client.post("/api/v1/cases", json=body, headers=worker).status_code == 201
-    one = _statements_of(client, "/api/v1/cases?limit=1", worker)
-    twenty = _statements_of(client, "/api/v1/cases?limit=20", worker)
+    one = statements_of(client, "/api/v1/cases?limit=1", worker)
+    twenty = statements_of(client, "/api/v1/cases?limit=20", worker)
     assert one > 0
     assert twenty == one
 
@@ -62,7 +46,7 @@ def test_open311_list_runs_no_query_per_request(client: TestClient, open311_key:
         form = {"api_key": open311_key, "service_code": "illegal_dumping", "lat": str(LAT),
                 "long": str(LON), "description": f"Rubbish {i}"}  # fmt: skip
         assert client.post("/open311/v2/requests.json", data=form).status_code in (200, 201)
-    one = _statements_of(client, "/open311/v2/requests.json?page_size=1")
-    twelve = _statements_of(client, "/open311/v2/requests.json?page_size=12")
+    one = statements_of(client, "/open311/v2/requests.json?page_size=1")
+    twelve = statements_of(client, "/open311/v2/requests.json?page_size=12")
     assert one > 0
     assert twelve == one
