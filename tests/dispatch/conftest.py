@@ -23,23 +23,26 @@ def t0() -> dt.datetime:
 
 
 @pytest.fixture
-def world(engine: Engine, city: TestCity) -> dict[str, int]:
+def world(engine: Engine, city: TestCity, request: pytest.FixtureRequest) -> dict[str, int]:
+    # Over HTTP the server reads the real clock, and T0 was taken when the tests were
+    # collected: late in a long suite it is older than a position stays fresh.
+    now = utcnow().replace(microsecond=0) if "client" in request.fixturenames else T0
     with session_scope(engine) as s:
         build_roads(s)
         ids = {
             "B": add_responder(s, name="Car B", kind=K.POLICE_UNIT, org_unit_id=city.id("W1"),
-                               at_m=(1000, 0), now=T0),
+                               at_m=(1000, 0), now=now),
             "A": add_responder(s, name="Car A", kind=K.POLICE_UNIT, org_unit_id=city.id("W1"),
-                               at_m=(0, 400), now=T0),
+                               at_m=(0, 400), now=now),
             "C": add_responder(s, name="Worker C", kind=K.GRID_WORKER, org_unit_id=city.id("W2"),
-                               at_m=(1000, 400), now=T0),
+                               at_m=(1000, 400), now=now),
             "D": add_responder(s, name="Worker D", kind=K.GRID_WORKER, org_unit_id=city.id("E1"),
-                               at_m=(3000, 0), now=T0),
+                               at_m=(3000, 0), now=now),
             "V": add_responder(s, name="Volunteer V", kind=K.VOLUNTEER, org_unit_id=city.id("W1"),
-                               at_m=(0, 100), now=T0, skills=["first_aid"], travel_mode="walk"),
+                               at_m=(0, 100), now=now, skills=["first_aid"], travel_mode="walk"),
         }  # fmt: skip
         ids["incident"] = add_incident(
-            s, type_code="fight", at_m=(0, 0), reported=T0 - dt.timedelta(seconds=60)
+            s, type_code="fight", at_m=(0, 0), reported=now - dt.timedelta(seconds=60)
         )
     return ids
 
