@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -48,9 +49,11 @@ from benchmarks.load.city import (  # noqa: E402
     load_city,
     make_identities,
 )
+from benchmarks.load.cpu import CpuAccount, postgres_processes, render_cpu  # noqa: E402
 from benchmarks.load.report import Goals, render  # noqa: E402
 from benchmarks.load.server import MemorySampler, Server  # noqa: E402
 from benchmarks.load.sse import OPEN_PER_S  # noqa: E402
+from benchmarks.load.stats import StatisticsKeeper, analyse, autovacuum_is_on  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -187,6 +190,20 @@ def drive(args: argparse.Namespace, plan_path: Path, work: Path) -> dict[str, An
     return doc
 
 
+def cpu_account(server: Server, sse_proc: subprocess.Popen[bytes] | None) -> CpuAccount:
+    """The server's processes, PostgreSQL, the stream holder; the driver once it has exited."""
+
+    def server_processes() -> list[psutil.Process]:
+        assert server.proc is not None
+        return [psutil.Process(server.proc.pid), *server.processes()]
+
+    def stream_holder() -> list[psutil.Process]:
+        return [] if sse_proc is None else [psutil.Process(sse_proc.pid)]
+
+    groups = {"server": server_processes, "postgres": postgres_processes, "streams": stream_holder}
+    return CpuAccount(groups, reaped="locust")
+
+
 def statements_per_route(base_url: str) -> dict[str, tuple[int, float]]:
     """Requests and mean database statements per route, from one worker's /metrics."""
     text = httpx.get(f"{base_url}/metrics", timeout=30).text
@@ -228,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
             url, drop_name = fresh_database(args.backend, str(work / "pingan.db"))
         load_city(url, scale=args.scale, days=args.days, seed=args.seed)
         plan = make_identities(url, run_tag=uuid.uuid4().hex[:6], seed=args.seed)
+        keeper = None
+        if args.backend == "postgres" and not autovacuum_is_on(url):
+            # Stand in for autovacuum, which keeps a production database's statistics.
+            print(f"autovacuum is off: ANALYZE took {analyse(url):.1f} s; again every minute")
+            keeper = StatisticsKeeper(url, every_s=60.0)
         cameras = sum(len(v) for v in plan.owner_cameras.values())
         print(
             f"database ready in {time.monotonic() - t0:.0f} s: {len(plan.case_ids)} cases, "
@@ -246,7 +268,16 @@ def main(argv: list[str] | None = None) -> int:
         sampler.start()
         sse_proc, _status, sse_result = hold_streams(args, plan_path, work)
         print(f"streams opened, driving the mix at {time.monotonic() - t0:.0f} s")
+        cpu = cpu_account(server, sse_proc)
+        cpu.start()
+        drive_t0 = time.monotonic()
+        if keeper is not None:
+            keeper.start()
         load = drive(args, plan_path, work)
+        if keeper is not None:
+            keeper.stop()
+        cpu_used = cpu.stop()
+        drive_s = time.monotonic() - drive_t0
         print(f"mix done at {time.monotonic() - t0:.0f} s")
         statements = statements_per_route(server.url)
         sse = stop_streams(sse_proc, sse_result)
@@ -280,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
     )
     print("\n".join(lines))
+    print("\n".join(render_cpu(cpu_used, requests=load["total"]["requests"], seconds=drive_s)))
     print("database statements per request, by route (one worker's metrics):")
     for route, (count, mean) in sorted(statements.items(), key=lambda kv: -kv[1][0]):
         print(f"  {mean:6.1f}  x {count:>7,}  {route}")
@@ -292,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             "rss": memory.rows,
             "verdict": verdict,
             "statements": statements,
+            "cpu_s": cpu_used,
         }
         args.json.write_text(json.dumps(doc, indent=1))
     return 0 if all(verdict.values()) else 1

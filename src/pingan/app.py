@@ -40,7 +40,7 @@ from pingan.ogc import export_views
 from pingan.ogc import views as ogc_views
 from pingan.open311 import views as open311_views
 from pingan.ops import views as ops_views
-from pingan.org import auth_oidc_views, workforce_views
+from pingan.org import auth_oidc_views, principal_cache, workforce_views
 from pingan.org import views as org_views
 from pingan.places import views as places_views
 from pingan.reports import views as reports_views  # issue 9
@@ -65,7 +65,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             worker = jobs.Worker(engine, scheduling=settings.run_schedules)
             worker.start()
         app.state.job_worker = worker
+        cache = principal_cache.start(engine, settings.auth_cache_seconds)
+        app.state.principal_cache = cache
         yield
+        if cache is not None:
+            cache.close()
         if worker is not None:
             worker.stop()
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # Requests inside the app at once per process (others wait, costing no thread):
     # at most half of the 40 worker threads, so an answer always finds one (api/gate.py).
     max_concurrent_requests: int = 20
+    # Seconds a process remembers whom a session token or API key stands for (0: ask the
+    # database every request). Any change to users, keys or grants clears it at once, in
+    # every process (org/principal_cache.py); the seconds bound a change made outside.
+    auth_cache_seconds: float = 10.0
     # Largest request body in bytes (a full intake batch must fit).
     max_body_bytes: int = 64 * 1024 * 1024
     # Token buckets: per client IP on public and login routes, per API key on all.

@@ -40,15 +40,17 @@ def current_principal(
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
     """Bearer token, API key (header or bearer) or session cookie, in that order."""
+    # Started with the app (lifespan); absent when the app runs without one.
+    cache = getattr(request.app.state, "principal_cache", None)
     if bearer:
         if bearer.startswith(auth.API_KEY_PREFIX + "_"):
-            principal = auth.principal_from_api_key(session, bearer)
+            principal = auth.principal_from_api_key(session, bearer, cache)
         else:
-            principal = auth.principal_from_token(session, bearer)
+            principal = auth.principal_from_token(session, bearer, cache)
     elif api_key:
-        principal = auth.principal_from_api_key(session, api_key)
+        principal = auth.principal_from_api_key(session, api_key, cache)
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        principal = auth.principal_from_token(session, cookie)
+        principal = auth.principal_from_token(session, cookie, cache)
     else:
         raise Unauthenticated("log in or send a bearer token or API key")
     request.state.actor = principal.actor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -23,6 +24,9 @@ from pingan.org.models import ApiKey, AuthToken, User
 from pingan.org.permissions import Perm
 from pingan.org.principal import Principal
 from pingan.org.users import administers, principal_for
+
+if TYPE_CHECKING:
+    from pingan.org.principal_cache import PrincipalCache
 
 SESSION_PREFIX = "pgs"
 API_KEY_PREFIX = "pgk"
@@ -119,18 +123,30 @@ def logout(session: Session, *, token: str) -> None:
         )
 
 
-def principal_from_token(session: Session, token: str) -> Principal:
+def principal_from_token(
+    session: Session, token: str, cache: PrincipalCache | None = None
+) -> Principal:
+    digest = token_digest(token)
+    if cache is not None and (known := cache.get("token:" + digest)) is not None:
+        return known
+    generation = cache.generation() if cache is not None else 0
     row = session.execute(
         select(AuthToken, User)
         .join(User, User.id == AuthToken.user_id)
-        .where(AuthToken.token_hash == token_digest(token))
+        .where(AuthToken.token_hash == digest)
     ).first()
     if row is None:
         raise Unauthenticated("unknown or expired session")
     record, user = row
-    if record.revoked_at is not None or record.expires_at <= utcnow() or not user.is_active:
+    now = utcnow()
+    if record.revoked_at is not None or record.expires_at <= now or not user.is_active:
         raise Unauthenticated("unknown or expired session")
-    return principal_for(session, user, via="session")
+    principal = principal_for(session, user, via="session")
+    if cache is not None:
+        # Never past the session's own expiry.
+        left = (record.expires_at - now).total_seconds()
+        cache.put("token:" + digest, principal, generation, valid_s=left)
+    return principal
 
 
 def create_api_key(
@@ -208,15 +224,21 @@ def _touch_key(session: Session, key_id: int, now: dt.datetime) -> None:
         update(ApiKey)
         .where(ApiKey.id.in_(target))
         .values(last_used_at=now)
-        .execution_options(synchronize_session=False)
+        # Recording a use changes no principal: the principal cache is kept.
+        .execution_options(synchronize_session=False, pingan_auth_neutral=True)
     )
 
 
-def principal_from_api_key(session: Session, secret: str) -> Principal:
+def principal_from_api_key(
+    session: Session, secret: str, cache: PrincipalCache | None = None
+) -> Principal:
+    digest = token_digest(secret)
+    if cache is not None and (known := cache.get("key:" + digest)) is not None:
+        # Its last use was recorded within the last minute and the cache's few seconds.
+        return known
+    generation = cache.generation() if cache is not None else 0
     row = session.execute(
-        select(ApiKey, User)
-        .join(User, User.id == ApiKey.user_id)
-        .where(ApiKey.key_hash == token_digest(secret))
+        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest)
     ).first()
     if row is None:
         raise Unauthenticated("unknown API key")
@@ -227,4 +249,7 @@ def principal_from_api_key(session: Session, secret: str) -> Principal:
     # A write per request would serialise busy integrations; a minute's precision is enough.
     if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
         _touch_key(session, key.id, now)
-    return principal_for(session, user, via="api_key", api_key_id=key.id, scopes=key.scopes)
+    principal = principal_for(session, user, via="api_key", api_key_id=key.id, scopes=key.scopes)
+    if cache is not None:
+        cache.put("key:" + digest, principal, generation)
+    return principal

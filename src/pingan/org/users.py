@@ -12,6 +12,10 @@ from pingan.org.auth_passwords import check_password
 from pingan.org.auth_scopes import scope_allows
 from pingan.org.models import Membership, OrgUnit, Role, User
 from pingan.org.permissions import BUILTIN_ROLES, ROLE_LEVELS, Perm
+
+# Imported for its session listeners: every process that changes users or grants
+# announces it, so the API workers' principal caches forget at once.
+from pingan.org import principal_cache  # noqa: F401  isort: skip
 from pingan.org.principal import Grant, Principal
 from pingan.settings import get_settings
 
