@@ -25,6 +25,7 @@ import datetime as dt
 import itertools
 import json
 import random
+import time
 import uuid
 from collections import deque
 from typing import Any
@@ -39,7 +40,7 @@ from benchmarks.load.weights import (
     WEIGHTS,
     deck,
 )
-from locust import FastHttpUser, constant_throughput
+from locust import FastHttpUser
 
 _counter = itertools.count()
 
@@ -283,6 +284,28 @@ class MixClient(FastHttpUser):
             self._check(r, 201)
 
 
+def poisson_pacing(per_user: float) -> Any:
+    """A wait_time for Locust: each seat starts requests as a Poisson process of ``per_user``/s.
+
+    Locust's ``constant_throughput`` paces every seat with the same period, so
+    seats spawned in step fire in step: 100 seats at 1,000 requests/s sent
+    bursts of 50 at once, and the bursts, not the server, set the latency. City
+    traffic is many independent callers: exponential gaps between a seat's
+    starts, so all seats together arrive as one Poisson stream of the rate
+    asked. A seat that falls behind (its answer came after its next start)
+    sends at once, and never makes up more than that.
+    """
+
+    def wait_time(user: Any) -> float:
+        now = time.monotonic()
+        due = getattr(user, "_next_start", now)
+        due = max(due + user.rng.expovariate(per_user), now)
+        user._next_start = due
+        return due - now
+
+    return wait_time
+
+
 def client_class(plan: Plan, *, users: int, rate: float) -> type[MixClient]:
     """A concrete user class: this run's plan, the weighted tasks, ``rate`` requests/s in all."""
     per_user = rate / users
@@ -295,7 +318,7 @@ def client_class(plan: Plan, *, users: int, rate: float) -> type[MixClient]:
             "plan": plan,
             "users": users,
             "tasks": [MixClient.step],
-            "wait_time": constant_throughput(per_user),
+            "wait_time": poisson_pacing(per_user),
             # One keep-alive connection per seat, as a browser tab or a gateway holds.
             "concurrency": 1,
             "network_timeout": 30.0,

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     # Requests inside the app at once per process (others wait, costing no thread):
     # at most half of the 40 worker threads, so an answer always finds one (api/gate.py).
     max_concurrent_requests: int = 20
+    # PostgreSQL connections a process keeps open (0: the request gate's size plus 4), and
+    # whether each is checked with a round trip before use (replaces those a database
+    # restart broke without failing a request; off saves that round trip per request).
+    db_pool_size: int = 0
+    db_pool_pre_ping: bool = True
     # Seconds a process remembers whom a session token or API key stands for (0: ask the
     # database every request). Any change to users, keys or grants clears it at once, in
     # every process (org/principal_cache.py); the seconds bound a change made outside.

@@ -185,7 +185,14 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    settings = get_settings()
+    # Room for every request the gate lets in (api/gate.py) and a few background users:
+    # connections past the pool's size are closed on return, and under load that meant a
+    # new PostgreSQL backend (a fork and a login) every few requests.
+    pool_size = settings.db_pool_size or settings.max_concurrent_requests + 4
+    return create_engine(
+        url, pool_pre_ping=settings.db_pool_pre_ping, pool_size=pool_size, max_overflow=10
+    )
 
 
 def _ensure_sqlite_dir(url: str) -> None:
