@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -68,6 +69,11 @@ def test_post_then_read_back_without_personal_fields(client: TestClient, api_key
     assert request["lat"] == LAT and request["long"] == LON
     assert request["agency_responsible"] is None  # not yet dispatched
     assert request["expected_datetime"] is not None
+    # ISO 8601 in UTC to the second, the same in the list, in XML and on the page.
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+    assert stamp.match(request["requested_datetime"]) and stamp.match(request["expected_datetime"])
+    listed = client.get(f"{BASE}/requests.json").json()
+    assert [r for r in listed if r["service_request_id"] == number] == [request]
     everything = client.get(f"{BASE}/requests.json").text + client.get(f"{BASE}/requests.xml").text
     for value in PERSONAL.values():
         assert value not in everything and value not in one.text
@@ -81,6 +87,8 @@ def test_post_then_read_back_without_personal_fields(client: TestClient, api_key
     xml = ET.fromstring(client.get(f"{BASE}/requests/{number}.xml").content)
     assert xml.tag == "service_requests"
     assert xml.find("request/service_request_id").text == number  # type: ignore[union-attr]
+    assert xml.find("request/requested_datetime").text == request["requested_datetime"]  # type: ignore[union-attr]
+    assert request["requested_datetime"] in page.text
 
 
 def test_request_filters_and_paging(client: TestClient, api_key: str) -> None:

@@ -15,7 +15,7 @@ from pingan.cases.schemas import CaseIn
 from pingan.cases.service import create_case
 from pingan.kit.errors import Forbidden, NotFound, PinganError, Unauthenticated
 from pingan.open311 import service
-from pingan.open311.formats import FORMATS, Open311Error, error_response, render
+from pingan.open311.formats import FORMATS, Open311Error, as_text, error_response, render
 from pingan.org import auth
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -190,7 +190,7 @@ def get_request(
 
 def tracking_page(item: dict[str, object]) -> HTMLResponse:
     rows = "".join(
-        f"<tr><th>{escape(label)}</th><td>{escape(str(item.get(key) or '-'))}</td></tr>"
+        f"<tr><th>{escape(label)}</th><td>{escape(as_text(item.get(key)) or '-')}</td></tr>"
         for key, label in (
             ("service_request_id", "Number"),
             ("service_name", "Category"),
