@@ -1,13 +1,16 @@
-"""Case numbers are gap-free and never issued twice, even to writers racing each other."""
+"""Case numbers are never issued twice, even to writers racing each other, and
+consecutive as filings commit; on PostgreSQL a filing that has taken its number
+holds up no other filing."""
 
 from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import Engine
 
 from pingan.cases.service import next_number
-from pingan.kit.db import session_scope
+from pingan.kit.db import session_factory, session_scope
 
 
 def test_racing_writers_get_distinct_consecutive_numbers(engine: Engine) -> None:
@@ -43,3 +46,29 @@ def test_numbers_restart_per_prefix_and_year(engine: Engine) -> None:
         assert next_number(session, "GE", 2026) == "GE-2026-000002"
         assert next_number(session, "GE", 2027) == "GE-2027-000001"
         assert next_number(session, "XF", 2026) == "XF-2026-000001"
+
+
+def test_a_number_taken_holds_up_no_other_filing(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the counter is taken in the filing")
+    with session_scope(engine) as session:
+        assert next_number(session, "GE", 2026) == "GE-2026-000001"
+    holder = session_factory(engine)()
+    try:
+        # A filing has its number and has not committed yet (say, it is adding its clocks).
+        assert next_number(holder, "GE", 2026) == "GE-2026-000002"
+        got: list[str] = []
+
+        def other_filing() -> None:
+            with session_scope(engine) as session:
+                got.append(next_number(session, "GE", 2026))
+
+        other = threading.Thread(target=other_filing)
+        other.start()
+        other.join(timeout=10)
+        assert got == ["GE-2026-000003"], "the second filing waited for the first to commit"
+    finally:
+        holder.rollback()  # the first filing fails: its number stays unused
+        holder.close()
+    with session_scope(engine) as session:
+        assert next_number(session, "GE", 2026) == "GE-2026-000004"

@@ -1,9 +1,11 @@
 """Petitions and tips take their case number as late as they can.
 
-The number is an ``UPDATE case_counters ... RETURNING`` whose row stays locked until
-COMMIT: every filing of the same type waits for whoever holds it. So the slow parts
-of filing (the argon2 hash of the query code or PIN, the look-alike search, the
-accused-unit check) must run before it, and the case row is inserted right after.
+On SQLite the number is an ``UPDATE case_counters ... RETURNING`` whose row stays
+locked until COMMIT: every filing of the same type waits for whoever holds it. On
+PostgreSQL it is an upsert committed on its own, and a filing that failed after it
+would leave its number unused. Either way the slow and refusable parts of filing
+(the argon2 hash of the query code or PIN, the look-alike search, the accused-unit
+check) must run before it, and the case row is inserted right after.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ def trail(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]
 
 def _numbered_at(seen: list[str]) -> int:
     """Where the number was issued: the last bump (the first use of a year creates the row)."""
-    return max(i for i, s in enumerate(seen) if s.startswith("UPDATE case_counters"))
+    taken = ("UPDATE case_counters", "INSERT INTO case_counters")
+    return max(i for i, s in enumerate(seen) if s.startswith(taken))
 
 
 def _petition(city: TestCity, **over: Any) -> PetitionIn:

@@ -315,9 +315,10 @@ def create_petition(
     )
     cal = load_calendar(session)
     code = new_query_code()
-    # Everything that needs no case id runs before the number is taken: the counter's
-    # row stays locked until COMMIT, so every petition filed meanwhile waits on what
-    # runs after next_number (the query code's hash alone is a slow argon2 round).
+    # Everything that needs no case id runs before the number is taken (see
+    # next_number): on SQLite the counter stays locked until COMMIT, and the query
+    # code's hash alone is a slow argon2 round; on PostgreSQL a failure after it would
+    # leave the number unused.
     case = Case(
         case_type=WORKFLOW.key, state=WORKFLOW.initial, is_open=True, category_id=category.id,
         # Neutral: the generic case lists must not carry the matter or names.

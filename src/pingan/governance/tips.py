@@ -94,8 +94,8 @@ def create_tip(session: Session, *, tip_in: TipIn, now: dt.datetime | None = Non
         raise ValidationFailed(f"category {category.code!r} is not a tip", field="category")
     desk = _triage_desk(session)
     cal = load_calendar(session)
-    # Hashed before the number is taken: the counter's row stays locked until COMMIT,
-    # so every tip filed meanwhile waits on whatever runs after next_number.
+    # Hashed before the number is taken (see next_number): on SQLite the counter stays
+    # locked until COMMIT; on PostgreSQL a failure after it would leave the number unused.
     pin_hash = hash_password(tip_in.pin)
     case = Case(
         case_type=WORKFLOW.key, state=WORKFLOW.initial, is_open=True, category_id=category.id,
