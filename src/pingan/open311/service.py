@@ -58,7 +58,7 @@ def service_definition(session: Session, code: str) -> dict[str, Any]:
     return {"service_code": code, "attributes": []}
 
 
-def _request_rows() -> Select[Any]:
+def _request_rows() -> Select[*tuple[Any, ...]]:
     """The columns a GeoReport request shows, in ``request_item``'s order.
 
     Plain rows, not ORM objects: a page holds up to a thousand requests, and
