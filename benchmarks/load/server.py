@@ -18,6 +18,19 @@ import psutil  # type: ignore[import-untyped]
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _deploy_malloc() -> dict[str, str]:
+    """The MALLOC_* lines of the operators' settings file: the server runs as deployed."""
+    found = {}
+    for line in (ROOT / "deploy" / "pingan.env.example").read_text().splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.startswith("MALLOC_"):
+            found[name.strip()] = value.strip()
+    return found
+
+
+DEPLOY_MALLOC = _deploy_malloc()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -46,6 +59,8 @@ class Server:
             # of public routes (login, Open311 POST) would throttle them all as one person.
             # Keys keep their real per-key limit: each integration holds its own key.
             "PINGAN_RATE_LIMIT_PUBLIC_PER_MINUTE": "10000000",
+            # The allocator settings of deploy/pingan.env.example (unless the caller set them).
+            **{k: os.environ.get(k, v) for k, v in DEPLOY_MALLOC.items()},
         }
         command = [
             sys.executable,

@@ -10,12 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from pingan.kit.db import session_scope
-from pingan.org import auth, users
-from pingan.org.principal import Principal
 from tests.api.statements import statements_of
-from tests.cases.conftest import login
-from tests.citykit import grid_centre, unit
+from tests.cases.conftest import login, open311_app_key
+from tests.citykit import grid_centre
 
 LON, LAT = grid_centre("W1")
 
@@ -33,12 +30,7 @@ def test_case_page_runs_no_query_per_case(client: TestClient, people: dict[str, 
 
 @pytest.fixture
 def open311_key(engine: Engine, people: dict[str, int]) -> str:
-    system = Principal.system("test")
-    with session_scope(engine) as s:
-        user = users.create_user(s, username="budget_app", password="x" * 12, actor=system)
-        users.grant_role(s, user=user, role_name="grid_worker", unit=unit(s, "C"), actor=system)
-        secret, _ = auth.create_api_key(s, user=user, name="311 app", actor=system)
-    return secret
+    return open311_app_key(engine, "budget_app")
 
 
 def test_open311_list_runs_no_query_per_request(client: TestClient, open311_key: str) -> None:

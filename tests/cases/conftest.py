@@ -13,7 +13,7 @@ from pingan.app import create_app
 from pingan.cases.categories import ensure_categories
 from pingan.kit.db import session_scope
 from pingan.kit.security import hash_password
-from pingan.org import users
+from pingan.org import auth, users
 from pingan.org.principal import Principal
 from pingan.settings import get_settings
 from tests.citykit import TestCity, unit
@@ -54,6 +54,16 @@ def people(engine: Engine, city: TestCity) -> dict[str, int]:
                 )
             ids[name] = user.id
     return ids
+
+
+def open311_app_key(engine: Engine, username: str = "citizen_app") -> str:
+    """An API key for a city's Open311 app: a service account granted at the city."""
+    system = Principal.system("test")
+    with session_scope(engine) as s:
+        user = users.create_user(s, username=username, password="x" * 12, actor=system)
+        users.grant_role(s, user=user, role_name="grid_worker", unit=unit(s, "C"), actor=system)
+        secret, _ = auth.create_api_key(s, user=user, name="311 app", actor=system)
+    return secret
 
 
 def principal(engine: Engine, name: str) -> Principal:

@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from pingan.kit.db import session_scope
-from pingan.org import auth, users
-from pingan.org.principal import Principal
-from tests.citykit import grid_centre, unit
+from tests.cases.conftest import open311_app_key
+from tests.citykit import grid_centre
 
 BASE = "/open311/v2"
 LON, LAT = grid_centre("E1")
@@ -26,12 +25,7 @@ PERSONAL = {
 
 @pytest.fixture
 def api_key(engine: Engine, people: dict[str, int]) -> str:
-    system = Principal.system("test")
-    with session_scope(engine) as s:
-        user = users.create_user(s, username="citizen_app", password="x" * 12, actor=system)
-        users.grant_role(s, user=user, role_name="grid_worker", unit=unit(s, "C"), actor=system)
-        secret, _ = auth.create_api_key(s, user=user, name="311 app", actor=system)
-    return secret
+    return open311_app_key(engine)
 
 
 def _post(client: TestClient, key: str, fmt: str = "json", **extra: str) -> object:

@@ -123,6 +123,15 @@ def logout(session: Session, *, token: str) -> None:
         )
 
 
+def cached_principal(
+    cache: PrincipalCache | None, secret: str, *, is_key: bool
+) -> Principal | None:
+    """Whom a session token (or, with ``is_key``, an API key) stands for, if cached."""
+    if cache is None or not cache.enabled:
+        return None
+    return cache.get(("key:" if is_key else "token:") + token_digest(secret))
+
+
 def principal_from_token(
     session: Session, token: str, cache: PrincipalCache | None = None
 ) -> Principal:
