@@ -38,7 +38,7 @@ from pingan.analytics.coverage import (
 from pingan.cameras.models import BuildingFootprint, Camera, CameraStatus, StreetSegment
 from pingan.dispatch.models import RoadEdge
 from pingan.dispatch.roads import ROADS_VERSION_KEY
-from pingan.kit import audit, meta
+from pingan.kit import audit, commit_hooks, meta
 from pingan.kit.db import WGS84, Base, is_postgres
 from pingan.kit.errors import NotFound
 from pingan.org.principal import Principal
@@ -224,11 +224,9 @@ def mark_segments_changed(session: Session, current: dict[str, NDArray[Any]] | N
         session.info[_PENDING_ARRAYS] = (url, roads, current)
 
 
-# insert=True: before the audit chain's hook, outside the lock every writer shares.
-@event.listens_for(Session, "before_commit", insert=True)
+# Before the audit chain's hook, outside the lock every writer shares.
+@commit_hooks.at_commit(commit_hooks.STAMPS)
 def _write_pending_stamp(session: Session) -> None:
-    if session.get_nested_transaction() is not None:
-        return  # a savepoint being released
     stamp = session.info.get(_PENDING_STAMP)
     if stamp is not None:
         meta.set_value(session, SEGMENTS_VERSION_KEY, stamp)

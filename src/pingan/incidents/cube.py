@@ -39,24 +39,25 @@ from sqlalchemy import ColumnElement, and_, func, select, text, true
 from sqlalchemy.orm import Session
 
 from pingan.incidents import cube_masks, cube_store, cube_sync
-from pingan.incidents.cube_pg import PG_EPOCH_US, copy_rows, copy_sql, row_dtype
 from pingan.incidents.models import Incident
+from pingan.incidents.pgcopy import PG_EPOCH_US
 from pingan.incidents.service import _LEVEL_COLUMN, _type_and_descendants, scope_clause
 from pingan.incidents.store import INCIDENTS_VERSION_KEY
 from pingan.kit import meta
 from pingan.kit.errors import ValidationFailed
+from pingan.kit.pgbinary import copy_records, copy_sql, record_dtype
 from pingan.org.permissions import Perm
 from pingan.org.principal import Principal
 
 # Our six columns (eight with lon/lat) are fixed-width and NOT NULL, so one
-# binary COPY row is one numpy record (see cube_pg).
+# binary COPY row is one numpy record (see kit/pgbinary).
 _CUBE_FIELDS = [
     ("x", ">f8"), ("y", ">f8"),
     ("t", ">i8"),  # timestamptz: microseconds since 2000-01-01
     ("type_id", ">i4"), ("grid_id", ">i4"), ("severity", ">i2"),
 ]  # fmt: skip
-_ROW_DTYPE = row_dtype(_CUBE_FIELDS)
-_ROW_DTYPE_LONLAT = row_dtype([*_CUBE_FIELDS, ("lon", ">f8"), ("lat", ">f8")])
+_ROW_DTYPE = record_dtype(_CUBE_FIELDS)
+_ROW_DTYPE_LONLAT = record_dtype([*_CUBE_FIELDS, ("lon", ">f8"), ("lat", ">f8")])
 
 MAX_CACHED_CUBES = 16
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -271,7 +272,7 @@ def _copy_postgres(session: Session, stmt: Any, ncols: int, readers: int) -> lis
     if len(ranges) < 2:
         dbapi = session.connection().connection.dbapi_connection
         assert dbapi is not None
-        return _columns(copy_rows(dbapi, copy_sql(stmt), _row_dtype(ncols)), ncols)
+        return _columns(copy_records(dbapi, copy_sql(stmt), _row_dtype(ncols)), ncols)
     # Every reader imports this transaction's snapshot: together they see the
     # same rows one stream would, however much intake commits meanwhile.
     snapshot = session.execute(text("SELECT pg_export_snapshot()")).scalar_one()
@@ -307,7 +308,7 @@ def _read_in_snapshot(engine: Any, snapshot: str, sql: str, ncols: int) -> NDArr
         dbapi.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         dbapi.read_only = True
         dbapi.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        rows = copy_rows(dbapi, sql, _row_dtype(ncols))
+        rows = copy_records(dbapi, sql, _row_dtype(ncols))
         dbapi.rollback()
         return rows
     finally:

@@ -32,7 +32,6 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from pingan.incidents.cube_pg import PG_EPOCH_US, iter_copy_rows, row_dtype
 from pingan.incidents.cube_store import (
     COLUMNS,
     EPOCH_KEY,
@@ -43,6 +42,8 @@ from pingan.incidents.cube_store import (
     SnapshotDir,
     incarnation,
 )
+from pingan.incidents.pgcopy import PG_EPOCH_US
+from pingan.kit.pgbinary import iter_copy_records, record_dtype
 from pingan.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ _SELECT = (
     "id, x, y, occurred_at, lon, lat, type_id, grid_id, community_id, subdistrict_id, "
     "district_id, city_id, severity"
 )
-_PG_ROW = row_dtype(
+_PG_ROW = record_dtype(
     [
         ("id", ">i8"), ("x", ">f8"), ("y", ">f8"), ("t_us", ">i8"), ("lon", ">f8"),
         ("lat", ">f8"), ("type_id", ">i4"), ("grid_id", ">i4"), ("community_id", ">i4"),
@@ -158,7 +159,7 @@ def _sync_postgres(
             dbapi = conn.connection.dbapi_connection
 
             def rows(sql: str) -> Iterator[Columns]:
-                for chunk in iter_copy_rows(dbapi, sql, _PG_ROW, CHUNK_ROWS):
+                for chunk in iter_copy_records(dbapi, sql, _PG_ROW, CHUNK_ROWS):
                     yield _pg_columns(chunk)
 
             if manifest is None:

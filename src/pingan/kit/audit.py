@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import BigInteger, String, Text, event, select, text
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
+from pingan.kit import commit_hooks
 from pingan.kit.db import Base, UTCDateTime, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -131,15 +132,13 @@ def record(
     )
 
 
-@event.listens_for(Session, "before_commit")
+@commit_hooks.at_commit(commit_hooks.AUDIT_CHAIN)
 def _chain_pending(session: Session) -> None:
     """Chain and insert this transaction's entries, as the last writes before COMMIT.
 
-    Other before-commit hooks that write register with ``insert=True`` so they run
-    first, outside the chain's lock.
+    Ranked last of the commit hooks (``kit/commit_hooks``): the others write first,
+    outside the chain's lock. A savepoint's entries wait for the outer commit.
     """
-    if session.get_nested_transaction() is not None:
-        return  # a savepoint being released: its entries wait for the outer commit
     pending: list[_Pending] = session.info.pop(_PENDING, [])
     if not pending:
         return

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from sqlalchemy.orm.util import identity_key
 
+from pingan.kit import commit_hooks
 from pingan.kit.db import Base
 
 
@@ -80,12 +81,9 @@ def bump_version_at_commit(session: Session, key: str) -> None:
     session.info.setdefault(_BUMPS_AT_COMMIT, set()).add(key)
 
 
-# insert=True: before the audit chain's hook, which takes the one lock every writer
-# shares; nothing else should run while it is held.
-@event.listens_for(Session, "before_commit", insert=True)
+# Before the audit chain's hook, which takes the one lock every writer shares.
+@commit_hooks.at_commit(commit_hooks.VERSIONS)
 def _bump_at_commit(session: Session) -> None:
-    if session.get_nested_transaction() is not None:
-        return  # a savepoint being released
     for key in sorted(session.info.pop(_BUMPS_AT_COMMIT, ())):
         bump_version(session, key)
 
