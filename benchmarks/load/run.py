@@ -92,6 +92,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def backend_of(args: argparse.Namespace) -> str:
+    """The backend run against: the given database's, else ``--backend``."""
+    if args.database_url:
+        return "postgres" if args.database_url.startswith("postgresql") else "sqlite"
+    return str(args.backend)
+
+
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f} ({os.cpu_count()} CPUs)"
@@ -229,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "soak" if args.soak else "load"
     print(
         f"{mode} run: {args.minutes:g} min at {args.rate:g} requests/s asked, {args.users} "
-        f"seats, {args.sse} alert streams, {args.workers} worker(s), {args.backend}, "
+        f"seats, {args.sse} alert streams, {args.workers} worker(s), {backend_of(args)}, "
         f"city {args.scale}"
     )
     print(f"load average before: {load_average()}")
@@ -246,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         load_city(url, scale=args.scale, days=args.days, seed=args.seed)
         plan = make_identities(url, run_tag=uuid.uuid4().hex[:6], seed=args.seed)
         keeper = None
-        if args.backend == "postgres" and not autovacuum_is_on(url):
+        if backend_of(args) == "postgres" and not autovacuum_is_on(url):
             # Stand in for autovacuum, which keeps a production database's statistics.
             print(f"autovacuum is off: ANALYZE took {analyse(url):.1f} s; again every minute")
             keeper = StatisticsKeeper(url, every_s=60.0)

@@ -172,7 +172,7 @@ def find_requests(
             if len(set(status)) == 1:
                 stmt = stmt.where(Case.is_open.is_(status[0] == "open"))
     stmt = stmt.limit(page_size).offset((page - 1) * page_size)
-    return [request_item(row) for row in session.execute(stmt).tuples()]
+    return [request_item(row) for row in session.execute(stmt)]
 
 
 def get_request(session: Session, number: str) -> dict[str, Any]:
