@@ -79,6 +79,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="a smoke run: go on past --minutes (2 minutes at most) until every kind answered",
     )
+    parser.add_argument(
+        "--glibc-defaults",
+        action="store_true",
+        help="run the server without deploy/pingan.env.example's MALLOC_* settings",
+    )
     parser.add_argument("--rss-every", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--keep-logs", action="store_true", help="keep the work folder's logs")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -263,7 +268,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{cameras} cameras of {len(plan.owner_cameras)} owners, "
             f"{len(plan.responders)} responders on duty"
         )
-        server = Server(url, workers=args.workers, log_path=work / "server.log")
+        server = Server(
+            url,
+            workers=args.workers,
+            log_path=work / "server.log",
+            deploy_malloc=not args.glibc_defaults,
+        )
         server.start()
         plan.base_url = server.url
         log_in(plan, server.url)

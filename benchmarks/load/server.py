@@ -40,7 +40,10 @@ def free_port() -> int:
 class Server:
     """``uvicorn --workers N --factory pingan.app:create_app`` on 127.0.0.1."""
 
-    def __init__(self, db_url: str, *, workers: int, log_path: Path) -> None:
+    def __init__(
+        self, db_url: str, *, workers: int, log_path: Path, deploy_malloc: bool = True
+    ) -> None:
+        self.deploy_malloc = deploy_malloc
         self.db_url = db_url
         self.workers = workers
         self.port = free_port()
@@ -59,9 +62,10 @@ class Server:
             # of public routes (login, Open311 POST) would throttle them all as one person.
             # Keys keep their real per-key limit: each integration holds its own key.
             "PINGAN_RATE_LIMIT_PUBLIC_PER_MINUTE": "10000000",
-            # The allocator settings of deploy/pingan.env.example (unless the caller set them).
-            **{k: os.environ.get(k, v) for k, v in DEPLOY_MALLOC.items()},
         }
+        if self.deploy_malloc:
+            # The allocator settings of deploy/pingan.env.example (unless the caller set them).
+            env.update({k: os.environ.get(k, v) for k, v in DEPLOY_MALLOC.items()})
         command = [
             sys.executable,
             "-m",
