@@ -151,3 +151,17 @@ def test_a_key_revoked_by_another_process_is_refused_within_moments(
             break
         time.sleep(0.05)
     assert status == 401
+
+
+def test_a_login_keeps_the_others_cached_and_deactivation_counts_at_once(
+    cached: TestClient, engine: Engine, people: dict[str, int]
+) -> None:
+    officer = login(cached, "west_officer")
+    _seen_as_cached(cached, officer)
+    cached_cost = statements_of(cached, "/api/v1/auth/me", officer)
+    login(cached, "east_analyst")  # resets that user's failure count: no principal changes
+    assert statements_of(cached, "/api/v1/auth/me", officer) == cached_cost
+    with session_scope(engine) as s:
+        user = users.get_user_by_name(s, "west_officer")
+        user.is_active = False
+    assert cached.get("/api/v1/auth/me", headers=officer).status_code == 401

@@ -19,10 +19,12 @@ and once it hears them again it starts afresh. On SQLite (one serving
 process) a change committed by another process, such as the CLI, is seen
 after ``ttl_s`` at the latest.
 
-What changes an answer: any update or delete of users, tokens, keys,
-memberships, roles or org units (a unit's path is part of a grant), and any
-new membership or role. A new token or key does not (it is not cached yet),
-nor does recording a key's last use.
+What changes an answer: any delete of users, tokens, keys, memberships,
+roles or org units, an update of what a principal is made of (a user's name
+or active flag, a token's or key's revocation, expiry or scopes, anything of
+a membership, role or unit: a unit's path is part of a grant), and any new
+membership or role. A new token or key does not (it is not cached yet), nor
+does a login's bookkeeping or recording a key's last use.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, event
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import Engine, event, inspect
+from sqlalchemy.orm import InstanceState, ORMExecuteState, Session
 
 from pingan.kit import events
 from pingan.org.models import ApiKey, AuthToken, Membership, OrgUnit, Role, User
@@ -48,6 +50,17 @@ NEUTRAL = "pingan_auth_neutral"
 
 _WATCHED = (User, AuthToken, ApiKey, Membership, Role, OrgUnit)
 _WATCHED_TABLES = frozenset(cls.__tablename__ for cls in _WATCHED)
+# The attributes of an updated row that a principal depends on (None: any). A login
+# resets the user's failure count and a request records a key's last use: neither
+# changes whom a credential stands for, and a login must not empty every cache.
+_MATTERS: dict[type, frozenset[str] | None] = {
+    User: frozenset({"username", "is_active"}),
+    AuthToken: frozenset({"revoked_at", "expires_at", "user_id", "token_hash"}),
+    ApiKey: frozenset({"revoked_at", "scopes", "user_id", "key_hash"}),
+    Membership: None,
+    Role: None,
+    OrgUnit: None,
+}
 # New rows of these change existing principals; new users, tokens, keys and units do not.
 _NEW_MATTERS = (Membership, Role)
 _CHANGED = "pingan.auth.changed"
@@ -149,10 +162,21 @@ def _mark_changed(session: Session) -> None:
 def _watch_flush(session: Session, _context: Any, _instances: Any) -> None:
     if session.info.get(_CHANGED):
         return
-    if any(isinstance(o, _NEW_MATTERS) for o in session.new) or any(
-        isinstance(o, _WATCHED) for o in (*session.dirty, *session.deleted)
+    if (
+        any(isinstance(o, _NEW_MATTERS) for o in session.new)
+        or any(isinstance(o, _WATCHED) for o in session.deleted)
+        or any(_changes_a_principal(o) for o in session.dirty)
     ):
         _mark_changed(session)
+
+
+def _changes_a_principal(obj: object) -> bool:
+    if not isinstance(obj, _WATCHED):
+        return False
+    matters = _MATTERS[type(obj)]
+    state: InstanceState[Any] = inspect(obj)
+    changed = (name for name, attr in state.attrs.items() if attr.history.has_changes())
+    return any(matters is None or name in matters for name in changed)
 
 
 @event.listens_for(Session, "do_orm_execute")
