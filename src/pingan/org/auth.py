@@ -19,6 +19,7 @@ from pingan.kit.security import (
     token_digest,
     verify_password,
 )
+from pingan.org import principal_cache
 from pingan.org.auth_scopes import check_scopes
 from pingan.org.models import ApiKey, AuthToken, User
 from pingan.org.permissions import Perm
@@ -234,7 +235,7 @@ def _touch_key(session: Session, key_id: int, now: dt.datetime) -> None:
         .where(ApiKey.id.in_(target))
         .values(last_used_at=now)
         # Recording a use changes no principal: the principal cache is kept.
-        .execution_options(synchronize_session=False, pingan_auth_neutral=True)
+        .execution_options(synchronize_session=False, **{principal_cache.NEUTRAL: True})
     )
 
 
