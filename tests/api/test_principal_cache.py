@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from pingan.app import create_app
 from pingan.kit.db import session_scope
 from pingan.org import auth, users
+from pingan.org.models import User
 from pingan.org.principal import Principal
 from pingan.settings import get_settings
 from tests.api.conftest import login
@@ -164,4 +165,14 @@ def test_a_login_keeps_the_others_cached_and_deactivation_counts_at_once(
     with session_scope(engine) as s:
         user = users.get_user_by_name(s, "west_officer")
         user.is_active = False
+    assert cached.get("/api/v1/auth/me", headers=officer).status_code == 401
+
+
+def test_a_bulk_update_counts_at_once(
+    cached: TestClient, engine: Engine, people: dict[str, int]
+) -> None:
+    officer = login(cached, "west_officer")
+    _seen_as_cached(cached, officer)
+    with session_scope(engine) as s:
+        s.execute(update(User).where(User.username == "west_officer").values(is_active=False))
     assert cached.get("/api/v1/auth/me", headers=officer).status_code == 401
