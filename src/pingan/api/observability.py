@@ -73,8 +73,8 @@ class ObserveRequests:
 
     Measured when the response starts (for a stream: when its headers go
     out), as Starlette's ``BaseHTTPMiddleware`` did; written without it because
-    its extra task and memory streams per request cost a tenth of a worker's
-    time under load.
+    its extra task and memory streams per request showed in the workers'
+    profiles under load.
     """
 
     def __init__(
