@@ -33,7 +33,7 @@ def probe() -> Iterator[list[str]]:
         session.execute(text("SELECT 1"))
 
     yield seen
-    commit_hooks._hooks.pop(f"{late_probe.__module__}.{late_probe.__qualname__}")
+    commit_hooks.unregister(late_probe)
 
 
 def test_a_hook_ranked_before_the_chain_runs_before_it(engine: Engine, probe: list[str]) -> None:

@@ -25,6 +25,8 @@ STAMPS = 20  # stamps that name what the transaction wrote (cameras/streets)
 AUDIT_CHAIN = 100  # last: the chain's lock is held from here to COMMIT
 
 _hooks: dict[str, tuple[int, Hook]] = {}
+# The hooks in running order, kept sorted as they register: every commit reads it.
+_in_order: list[Hook] = []
 
 
 def at_commit(rank: int) -> Callable[[Hook], Hook]:
@@ -32,9 +34,16 @@ def at_commit(rank: int) -> Callable[[Hook], Hook]:
 
     def register(hook: Hook) -> Hook:
         _hooks[f"{hook.__module__}.{hook.__qualname__}"] = (rank, hook)
+        _reorder()
         return hook
 
     return register
+
+
+def unregister(hook: Hook) -> None:
+    """Remove a hook (tests that register one of their own)."""
+    _hooks.pop(f"{hook.__module__}.{hook.__qualname__}", None)
+    _reorder()
 
 
 def registered() -> list[str]:
@@ -42,9 +51,13 @@ def registered() -> list[str]:
     return [name for name, _ in sorted(_hooks.items(), key=lambda kv: (kv[1][0], kv[0]))]
 
 
+def _reorder() -> None:
+    _in_order[:] = [_hooks[name][1] for name in registered()]
+
+
 @event.listens_for(Session, "before_commit")
 def _run_hooks(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint being released: the outer commit runs them
-    for name in registered():
-        _hooks[name][1](session)
+    for hook in _in_order:
+        hook(session)
