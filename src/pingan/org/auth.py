@@ -124,21 +124,28 @@ def logout(session: Session, *, token: str) -> None:
         )
 
 
+def _cache_key(digest: str, *, is_key: bool) -> str:
+    return ("key:" if is_key else "token:") + digest
+
+
 def cached_principal(
     cache: PrincipalCache | None, secret: str, *, is_key: bool
 ) -> Principal | None:
-    """Whom a session token (or, with ``is_key``, an API key) stands for, if cached."""
+    """Whom a session token (or, with ``is_key``, an API key) stands for, if cached.
+
+    Asked first; on a miss the caller looks the credential up with
+    ``principal_from_token`` or ``principal_from_api_key``, which remember it.
+    """
     if cache is None or not cache.enabled:
         return None
-    return cache.get(("key:" if is_key else "token:") + token_digest(secret))
+    return cache.get(_cache_key(token_digest(secret), is_key=is_key))
 
 
 def principal_from_token(
     session: Session, token: str, cache: PrincipalCache | None = None
 ) -> Principal:
+    """Whom a session token stands for, from the database; remembered in ``cache``."""
     digest = token_digest(token)
-    if cache is not None and (known := cache.get("token:" + digest)) is not None:
-        return known
     generation = cache.generation() if cache is not None else 0
     row = session.execute(
         select(AuthToken, User)
@@ -155,7 +162,7 @@ def principal_from_token(
     if cache is not None:
         # Never past the session's own expiry.
         left = (record.expires_at - now).total_seconds()
-        cache.put("token:" + digest, principal, generation, valid_s=left)
+        cache.put(_cache_key(digest, is_key=False), principal, generation, valid_s=left)
     return principal
 
 
@@ -242,10 +249,12 @@ def _touch_key(session: Session, key_id: int, now: dt.datetime) -> None:
 def principal_from_api_key(
     session: Session, secret: str, cache: PrincipalCache | None = None
 ) -> Principal:
+    """Whom an API key stands for, from the database; remembered in ``cache``.
+
+    A key answered from the cache had its last use recorded within the last
+    minute and the cache's few seconds.
+    """
     digest = token_digest(secret)
-    if cache is not None and (known := cache.get("key:" + digest)) is not None:
-        # Its last use was recorded within the last minute and the cache's few seconds.
-        return known
     generation = cache.generation() if cache is not None else 0
     row = session.execute(
         select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest)
@@ -261,5 +270,5 @@ def principal_from_api_key(
         _touch_key(session, key.id, now)
     principal = principal_for(session, user, via="api_key", api_key_id=key.id, scopes=key.scopes)
     if cache is not None:
-        cache.put("key:" + digest, principal, generation)
+        cache.put(_cache_key(digest, is_key=True), principal, generation)
     return principal
